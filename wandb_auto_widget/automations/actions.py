@@ -1,0 +1,241 @@
+"""What an automation does when it fires: notify Slack, call a webhook, or nothing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from ._base import (
+    JsonEncoded,
+    LenientStrEnum,
+    WireModel,
+    WireResult,
+    typename,
+    upper_if_str,
+    use_default_if_none,
+)
+from .integrations import SlackIntegration, WebhookIntegration
+
+
+class ActionType(LenientStrEnum):
+    """The kind of action, as sent in ``triggeredActionType``."""
+
+    NO_OP = "NO_OP"
+    QUEUE_JOB = "QUEUE_JOB"
+    GENERIC_WEBHOOK = "GENERIC_WEBHOOK"
+    NOTIFICATION = "NOTIFICATION"
+    ARIA = "ARIA"
+    PUSH_NOTIFICATION = "PUSH_NOTIFICATION"
+
+
+class AlertSeverity(LenientStrEnum):
+    """Severity of a Slack notification."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+Payload = JsonEncoded[dict[str, Any]]
+"""A webhook payload: a JSON object, possibly with ``${variable}`` templates."""
+
+
+# ---------------------------------------------------------------------------
+# Input actions: what you build to create or update an automation.
+
+
+class _InputAction(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def config_key(self) -> str:
+        """The key of this action inside ``triggeredActionConfig``."""
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """This action's part of ``triggeredActionConfig``, as W&B expects it."""
+        return self.model_dump(exclude={"action_type"}, exclude_none=True)
+
+    def to_code(self) -> str:
+        """Python source, in this package's DSL, that rebuilds this action as ``action``."""
+        from ._codegen import action_source, snippet
+
+        return snippet("action", action_source(self))
+
+
+class SendNotification(_InputAction):
+    """Post a notification to a Slack integration."""
+
+    action_type: Literal[ActionType.NOTIFICATION] = Field(
+        default=ActionType.NOTIFICATION, frozen=True
+    )
+    integration_id: Annotated[str, Field(alias="integrationID", min_length=1)]
+    """The id of the Slack integration to post to."""
+    title: Annotated[str, BeforeValidator(use_default_if_none)] = ""
+    """The notification's title."""
+    message: Annotated[
+        str, BeforeValidator(use_default_if_none), Field(validation_alias="text")
+    ] = ""
+    """The notification's body (``text`` is accepted too, as in ``wandb.alert``)."""
+    severity: Annotated[
+        AlertSeverity,
+        BeforeValidator(use_default_if_none),
+        BeforeValidator(upper_if_str),
+        Field(validation_alias="level"),
+    ] = AlertSeverity.INFO
+    """INFO, WARN or ERROR (``level`` is accepted too, as in ``wandb.alert``)."""
+
+    @classmethod
+    def from_integration(
+        cls,
+        integration: SlackIntegration,
+        *,
+        title: str = "",
+        text: str = "",
+        level: AlertSeverity | str = AlertSeverity.INFO,
+    ) -> SendNotification:
+        """Notify the given Slack integration."""
+        return cls(integration_id=integration.id, title=title, message=text, severity=level)  # type: ignore[arg-type]
+
+    def config_key(self) -> str:
+        return "notificationActionInput"
+
+
+class SendWebhook(_InputAction):
+    """POST a JSON payload to a webhook integration."""
+
+    action_type: Literal[ActionType.GENERIC_WEBHOOK] = Field(
+        default=ActionType.GENERIC_WEBHOOK, frozen=True
+    )
+    integration_id: Annotated[str, Field(alias="integrationID", min_length=1)]
+    """The id of the webhook integration to call."""
+    request_payload: Annotated[Payload | None, Field(alias="requestPayload")] = None
+    """The JSON object to send; ``${variables}`` are filled in when it fires."""
+
+    @classmethod
+    def from_integration(
+        cls, integration: WebhookIntegration, *, payload: dict[str, Any] | str | None = None
+    ) -> SendWebhook:
+        """Call the given webhook integration with ``payload``."""
+        return cls(integration_id=integration.id, request_payload=payload)
+
+    def config_key(self) -> str:
+        return "genericWebhookActionInput"
+
+
+class DoNothing(_InputAction):
+    """Record the firing and do nothing else; useful for testing an event."""
+
+    model_config = ConfigDict(frozen=True)
+    action_type: Literal[ActionType.NO_OP] = Field(default=ActionType.NO_OP, frozen=True)
+    no_op: Annotated[
+        bool, BeforeValidator(use_default_if_none), Field(alias="noOp", repr=False)
+    ] = True
+
+    def config_key(self) -> str:
+        return "noOpActionInput"
+
+
+# ---------------------------------------------------------------------------
+# Saved actions: what W&B returns for a saved automation.
+
+
+class _IntegrationRef(WireResult):
+    """An integration known only by id (input actions carry nothing more)."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str
+
+
+class _SlackRef(_IntegrationRef):
+    typename__: typename("SlackIntegration") = "SlackIntegration"
+    team_name: str | None = None
+    channel_name: str | None = None
+
+
+class _WebhookRef(_IntegrationRef):
+    typename__: typename("GenericWebhookIntegration") = "GenericWebhookIntegration"
+    name: str | None = None
+    url_endpoint: str | None = None
+
+
+class SavedNotificationAction(WireResult):
+    """A saved Slack notification action."""
+
+    typename__: typename("NotificationTriggeredAction") = "NotificationTriggeredAction"
+    action_type: Annotated[Literal[ActionType.NOTIFICATION], Field(exclude=True)] = (
+        ActionType.NOTIFICATION
+    )
+    integration: _SlackRef
+    title: str | None = None
+    message: str | None = None
+    severity: AlertSeverity | None = None
+
+
+class SavedWebhookAction(WireResult):
+    """A saved webhook action."""
+
+    typename__: typename("GenericWebhookTriggeredAction") = "GenericWebhookTriggeredAction"
+    action_type: Annotated[Literal[ActionType.GENERIC_WEBHOOK], Field(exclude=True)] = (
+        ActionType.GENERIC_WEBHOOK
+    )
+    integration: _WebhookRef
+    request_payload: Payload | None = None
+
+
+class SavedNoOpAction(WireResult):
+    """A saved no-op action."""
+
+    typename__: typename("NoOpTriggeredAction") = "NoOpTriggeredAction"
+    action_type: Annotated[Literal[ActionType.NO_OP], Field(exclude=True)] = ActionType.NO_OP
+    no_op: Annotated[bool, BeforeValidator(use_default_if_none), Field(repr=False)] = True
+
+
+def to_saved_action(value: Any) -> Any:
+    """Accept an input action where a saved action is expected."""
+    if isinstance(value, SendNotification):
+        return SavedNotificationAction(
+            integration=_SlackRef(id=value.integration_id),
+            title=value.title,
+            message=value.message,
+            severity=value.severity,
+        )
+    if isinstance(value, SendWebhook):
+        return SavedWebhookAction(
+            integration=_WebhookRef(id=value.integration_id), request_payload=value.request_payload
+        )
+    if isinstance(value, DoNothing):
+        return SavedNoOpAction()
+    return value
+
+
+def to_input_action(value: Any) -> Any:
+    """Accept a saved action where an input action is expected."""
+    if isinstance(value, SavedNotificationAction):
+        return SendNotification(
+            integration_id=value.integration.id,
+            title=value.title or "",
+            message=value.message or "",
+            severity=value.severity or AlertSeverity.INFO,
+        )
+    if isinstance(value, SavedWebhookAction):
+        return SendWebhook(
+            integration_id=value.integration.id, request_payload=value.request_payload
+        )
+    if isinstance(value, SavedNoOpAction):
+        return DoNothing()
+    return value
+
+
+SavedAction = Annotated[
+    SavedNotificationAction | SavedWebhookAction | SavedNoOpAction,
+    BeforeValidator(to_saved_action),
+    Field(discriminator="typename__"),
+]
+InputAction = Annotated[
+    SendNotification | SendWebhook | DoNothing,
+    BeforeValidator(to_input_action),
+    Field(discriminator="action_type"),
+]
+INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing)
+SAVED_ACTIONS = (SavedNotificationAction, SavedWebhookAction, SavedNoOpAction)

@@ -1,0 +1,148 @@
+"""Automations: an event, a scope and an action, new (``NewAutomation``) or saved (``Automation``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field
+
+from ._base import WireModel, WireResult, to_json, typename
+from .actions import InputAction, SavedAction, to_input_action
+from .events import InputEvent, SavedEvent, _WrappedSavedEventFilter, to_input_event
+from .scopes import AutomationScope
+
+AutomationName = Annotated[str, Field(min_length=1, max_length=255)]
+_OVERRIDABLE = ("name", "description", "enabled", "event", "action")
+
+
+def _action_config(action: Any) -> dict[str, Any]:
+    action = to_input_action(action)
+    return {action.config_key(): action.config()}
+
+
+class NewAutomation(WireModel):
+    """An automation that has not been saved yet; build it with ``event >> action``."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=False)
+    name: AutomationName | None = None
+    """A name, unique within the entity (at most 255 characters)."""
+    description: str | None = None
+    """An optional description."""
+    enabled: bool | None = None
+    """Whether it fires; ``None`` means the default, enabled."""
+    event: InputEvent | None = None
+    """The event that triggers it."""
+    action: InputAction | None = None
+    """What happens when it fires."""
+
+    @property
+    def scope(self) -> AutomationScope | None:
+        """The scope of the event."""
+        return self.event.scope if self.event else None
+
+    def to_graphql_input(self, **overrides: Any) -> dict[str, Any]:
+        """The ``CreateFilterTriggerInput`` for ``createFilterTrigger``, as wandb sends it.
+
+        Keyword arguments (name, description, enabled, event, action) override fields.
+        """
+        unknown = set(overrides) - set(_OVERRIDABLE)
+        if unknown:
+            raise TypeError(f"unexpected override(s) {sorted(unknown)}; use {_OVERRIDABLE}")
+        merged = self.model_copy(update={k: v for k, v in overrides.items()})
+        checked = NewAutomation.model_validate(
+            {name: getattr(merged, name) for name in _OVERRIDABLE}
+        )
+        missing = [n for n in ("name", "event", "action") if getattr(checked, n) is None]
+        if missing:
+            raise ValueError(f"cannot save an automation without: {', '.join(missing)}")
+        assert checked.event is not None and checked.action is not None
+        data: dict[str, Any] = {
+            "enabled": True if checked.enabled is None else checked.enabled,
+            "eventFilter": to_json(checked.event.filter),
+            "name": checked.name,
+            "scopeID": checked.event.scope.id,
+            "scopeType": checked.event.scope.scope_type.value,
+            "triggeredActionConfig": _action_config(checked.action),
+            "triggeredActionType": checked.action.action_type.value,
+            "triggeringEventType": checked.event.event_type.value,
+        }
+        if checked.description is not None:
+            data["description"] = checked.description
+        return data
+
+    def to_code(self) -> str:
+        """Python source, in this package's DSL, that rebuilds this object as ``automation``."""
+        from ._codegen import new_automation_code
+
+        return new_automation_code(self)
+
+
+class Automation(WireResult):
+    """A saved automation, as read back from W&B. Fields can be edited, then saved."""
+
+    typename__: typename("Trigger") = "Trigger"
+    id: str
+    """The automation's GraphQL id."""
+    created_at: Annotated[datetime, Field(repr=False, frozen=True, alias="createdAt")]
+    updated_at: Annotated[datetime | None, Field(repr=False, frozen=True, alias="updatedAt")] = None
+    name: AutomationName
+    description: str | None = None
+    enabled: bool = True
+    scope: AutomationScope
+    event: SavedEvent
+    action: SavedAction
+
+    @classmethod
+    def from_graphql(cls, trigger: dict[str, Any]) -> Automation:
+        """Parse a ``Trigger`` object from a GraphQL response (W&B's or ours)."""
+        return cls.model_validate(trigger)
+
+    def to_graphql(self) -> dict[str, Any]:
+        """This automation as a GraphQL ``Trigger`` object (``TriggerFields``)."""
+        return self.model_dump()
+
+    def to_input_event(self) -> Any:
+        """The editable input event (``OnRunMetric`` etc.) behind this automation."""
+        return to_input_event(self.event, self.scope)
+
+    def to_new_automation(self) -> NewAutomation:
+        """A copy that could be saved as a new automation."""
+        return NewAutomation(
+            name=self.name,
+            description=self.description,
+            enabled=self.enabled,
+            event=self.to_input_event(),
+            action=to_input_action(self.action),
+        )
+
+    def to_graphql_input(self, **overrides: Any) -> dict[str, Any]:
+        """The ``UpdateFilterTriggerInput`` for ``updateFilterTrigger``: a full replacement."""
+        unknown = set(overrides) - {*_OVERRIDABLE, "scope"}
+        if unknown:
+            raise TypeError(f"unexpected override(s) {sorted(unknown)}")
+        merged = self.model_copy()
+        for key, value in overrides.items():
+            setattr(merged, key, value)  # validate_assignment checks each one
+        saved = merged.event.filter
+        event_filter = saved.filter if isinstance(saved, _WrappedSavedEventFilter) else saved
+        data: dict[str, Any] = {
+            "enabled": merged.enabled,
+            "eventFilter": to_json(event_filter),
+            "id": merged.id,
+            "name": merged.name,
+            "scopeID": merged.scope.id,
+            "scopeType": merged.scope.scope_type.value,
+            "triggeredActionConfig": _action_config(merged.action),
+            "triggeredActionType": merged.action.action_type.value,
+            "triggeringEventType": merged.event.event_type.value,
+        }
+        if merged.description is not None:
+            data["description"] = merged.description
+        return data
+
+    def to_code(self) -> str:
+        """Python source, in this package's DSL, that rebuilds this object as ``automation``."""
+        from ._codegen import automation_code
+
+        return automation_code(self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Json, PlainSerializer
@@ -82,11 +82,11 @@ class WireModel(BaseModel):
         protected_namespaces=(),
     )
 
-    def model_dump(self, *, mode: str = "json", **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_dump(self, *, mode: str = "json", **kwargs: Any) -> dict[str, Any]:
         kwargs = {"by_alias": True, "round_trip": True, **kwargs}
         return super().model_dump(mode=mode, **kwargs)
 
-    def model_dump_json(self, *, indent: int | None = None, **kwargs: Any) -> str:  # type: ignore[override]
+    def model_dump_json(self, *, indent: int | None = None, **kwargs: Any) -> str:
         kwargs = {"by_alias": True, "round_trip": True, **kwargs}
         return super().model_dump_json(indent=indent, **kwargs)
 
@@ -97,9 +97,5 @@ class WireResult(WireModel):
     model_config = ConfigDict(alias_generator=to_camel)
 
 
-def typename(name: str) -> Any:
-    """The ``__typename`` field of a GraphQL object, fixed to ``name``."""
-    return Annotated[
-        Literal[name],  # type: ignore[valid-type]
-        Field(alias="__typename", frozen=True, repr=False),
-    ]
+Typename = Annotated[T, Field(alias="__typename", frozen=True, repr=False)]
+"""The ``__typename`` field of a GraphQL object: ``Typename[Literal["Project"]]``."""

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .automations import Automation, NewAutomation
     from .events import _BaseEventInput
 
-_FIELD_METHODS = {
+_FIELD_METHODS: dict[type, str] = {
     Eq: "eq",
     Ne: "ne",
     In: "in_",
@@ -120,7 +120,7 @@ def _constructor(model: Any) -> str:
     return f"{type(model).__name__}({args})"
 
 
-def _combined(run_filter: And, condition_src: str, wrapper: str, field: str) -> str:
+def _combined(run_filter: Any, condition_src: str, wrapper: str, field: str) -> str:
     """``run_filter & condition`` in the DSL, or the explicit wrapper if the DSL can't say it."""
     if not run_filter.exprs:
         return condition_src
@@ -170,9 +170,9 @@ def event_source(event: _BaseEventInput) -> str:
         and_ = inner.exprs[0]
         if not and_.exprs:
             return f"{cls}(scope={scope})"
-        src = _filter_expr(and_.exprs[0]) if len(and_.exprs) == 1 else _filter_expr(and_)
-        if src is not None:
-            return f"{cls}(\n    scope={scope},\n    filter={src},\n)"
+        found = _filter_expr(and_.exprs[0]) if len(and_.exprs) == 1 else _filter_expr(and_)
+        if found is not None:
+            return f"{cls}(\n    scope={scope},\n    filter={found},\n)"
     return f"{cls}(\n    scope={scope},\n    filter={_mongo_source(inner)},\n)"
 
 

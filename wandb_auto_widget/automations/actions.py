@@ -9,9 +9,9 @@ from pydantic import BeforeValidator, ConfigDict, Field
 from ._base import (
     JsonEncoded,
     LenientStrEnum,
+    Typename,
     WireModel,
     WireResult,
-    typename,
     upper_if_str,
     use_default_if_none,
 )
@@ -95,7 +95,9 @@ class SendNotification(_InputAction):
         level: AlertSeverity | str = AlertSeverity.INFO,
     ) -> SendNotification:
         """Notify the given Slack integration."""
-        return cls(integration_id=integration.id, title=title, message=text, severity=level)  # type: ignore[arg-type]
+        return cls.model_validate(
+            {"integration_id": integration.id, "title": title, "message": text, "severity": level}
+        )
 
     def config_key(self) -> str:
         return "notificationActionInput"
@@ -148,13 +150,13 @@ class _IntegrationRef(WireResult):
 
 
 class _SlackRef(_IntegrationRef):
-    typename__: typename("SlackIntegration") = "SlackIntegration"
+    typename__: Typename[Literal["SlackIntegration"]] = "SlackIntegration"
     team_name: str | None = None
     channel_name: str | None = None
 
 
 class _WebhookRef(_IntegrationRef):
-    typename__: typename("GenericWebhookIntegration") = "GenericWebhookIntegration"
+    typename__: Typename[Literal["GenericWebhookIntegration"]] = "GenericWebhookIntegration"
     name: str | None = None
     url_endpoint: str | None = None
 
@@ -162,7 +164,7 @@ class _WebhookRef(_IntegrationRef):
 class SavedNotificationAction(WireResult):
     """A saved Slack notification action."""
 
-    typename__: typename("NotificationTriggeredAction") = "NotificationTriggeredAction"
+    typename__: Typename[Literal["NotificationTriggeredAction"]] = "NotificationTriggeredAction"
     action_type: Annotated[Literal[ActionType.NOTIFICATION], Field(exclude=True)] = (
         ActionType.NOTIFICATION
     )
@@ -175,7 +177,7 @@ class SavedNotificationAction(WireResult):
 class SavedWebhookAction(WireResult):
     """A saved webhook action."""
 
-    typename__: typename("GenericWebhookTriggeredAction") = "GenericWebhookTriggeredAction"
+    typename__: Typename[Literal["GenericWebhookTriggeredAction"]] = "GenericWebhookTriggeredAction"
     action_type: Annotated[Literal[ActionType.GENERIC_WEBHOOK], Field(exclude=True)] = (
         ActionType.GENERIC_WEBHOOK
     )
@@ -186,7 +188,7 @@ class SavedWebhookAction(WireResult):
 class SavedNoOpAction(WireResult):
     """A saved no-op action."""
 
-    typename__: typename("NoOpTriggeredAction") = "NoOpTriggeredAction"
+    typename__: Typename[Literal["NoOpTriggeredAction"]] = "NoOpTriggeredAction"
     action_type: Annotated[Literal[ActionType.NO_OP], Field(exclude=True)] = ActionType.NO_OP
     no_op: Annotated[bool, BeforeValidator(use_default_if_none), Field(repr=False)] = True
 

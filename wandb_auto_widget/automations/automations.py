@@ -1,13 +1,13 @@
-"""Automations: an event, a scope and an action, new (``NewAutomation``) or saved (``Automation``)."""
+"""Automations: an event, a scope and an action, new or saved."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from ._base import WireModel, WireResult, to_json, typename
+from ._base import Typename, WireModel, WireResult, to_json
 from .actions import InputAction, SavedAction, to_input_action
 from .events import InputEvent, SavedEvent, _WrappedSavedEventFilter, to_input_event
 from .scopes import AutomationScope
@@ -81,7 +81,7 @@ class NewAutomation(WireModel):
 class Automation(WireResult):
     """A saved automation, as read back from W&B. Fields can be edited, then saved."""
 
-    typename__: typename("Trigger") = "Trigger"
+    typename__: Typename[Literal["Trigger"]] = "Trigger"
     id: str
     """The automation's GraphQL id."""
     created_at: Annotated[datetime, Field(repr=False, frozen=True, alias="createdAt")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from ._base import JsonEncoded, LenientStrEnum, WireModel, WireResult, ensure_json, typename
+from ._base import JsonEncoded, LenientStrEnum, Typename, WireModel, WireResult, ensure_json
 from .actions import INPUT_ACTIONS, SAVED_ACTIONS
 from .filters import And, FilterableField, MongoLikeFilter, wrap_mutation_filter, wrap_run_filter
 from .metric_filters import (
@@ -169,7 +169,9 @@ def _to_saved_event(value: Any) -> Any:
 class SavedEvent(WireResult):
     """The triggering event of a saved automation, as W&B returns it."""
 
-    typename__: typename("FilterEventTriggeringCondition") = "FilterEventTriggeringCondition"
+    typename__: Typename[Literal["FilterEventTriggeringCondition"]] = (
+        "FilterEventTriggeringCondition"
+    )
     event_type: Annotated[EventType, Field(frozen=True)]
     filter: JsonEncoded[RunMetricFilter | RunStateFilter | _WrappedSavedEventFilter]
     """The condition, decoded from W&B's JSON string."""
@@ -342,7 +344,7 @@ def to_input_event(event: SavedEvent, scope: Any) -> _BaseEventInput:
         raise ValueError(f"{event.event_type.value} events cannot be edited or re-created")
     saved = event.filter
     raw = saved.filter if isinstance(saved, _WrappedSavedEventFilter) else saved
-    return cls(scope=scope, filter=raw)
+    return cls.model_validate({"scope": scope, "filter": raw})
 
 
 class RunEvent:

@@ -235,8 +235,9 @@ def simplify(expr: Any) -> Any:
             return simplify(Or(exprs=inner.exprs))
         if isinstance(inner, Exists):
             return Exists(val=not inner.val)
-        if type(inner) in _INVERSE:
-            return _INVERSE[type(inner)](val=inner.val)  # type: ignore[call-arg, attr-defined]
+        inverse = _INVERSE.get(type(inner)) if isinstance(inner, BaseOp) else None
+        if inverse is not None:
+            return inverse.model_validate({"val": dict(inner)["val"]})
         return Not(expr=simplify(inner))
     return expr
 

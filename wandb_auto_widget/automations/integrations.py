@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from ._base import WireResult, typename
+from ._base import Typename, WireResult
 
 
 class SlackIntegration(WireResult):
     """A Slack channel an entity has connected. Secrets are never readable."""
 
-    typename__: typename("SlackIntegration") = "SlackIntegration"
+    typename__: Typename[Literal["SlackIntegration"]] = "SlackIntegration"
     id: str
     team_name: str
     """The Slack workspace (not the W&B team)."""
@@ -23,7 +23,7 @@ class SlackIntegration(WireResult):
 class WebhookIntegration(WireResult):
     """A webhook endpoint an entity has configured. Secrets are never readable."""
 
-    typename__: typename("GenericWebhookIntegration") = "GenericWebhookIntegration"
+    typename__: Typename[Literal["GenericWebhookIntegration"]] = "GenericWebhookIntegration"
     id: str
     name: str
     """The integration's name."""

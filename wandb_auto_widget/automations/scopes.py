@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field
 
-from ._base import LenientStrEnum, WireResult, typename
+from ._base import LenientStrEnum, Typename, WireResult
 
 REGISTRY_PREFIX = "wandb-registry-"
 
@@ -31,7 +31,7 @@ class _BaseScope(WireResult):
 class ProjectScope(_BaseScope):
     """A project. Run events and most artifact events can listen here."""
 
-    typename__: typename("Project") = "Project"
+    typename__: Typename[Literal["Project"]] = "Project"
     scope_type: Annotated[Literal[ScopeType.PROJECT], Field(exclude=True)] = ScopeType.PROJECT
     is_registry: Annotated[Literal[False], Field(exclude=True)] = False
 
@@ -39,7 +39,7 @@ class ProjectScope(_BaseScope):
 class RegistryScope(_BaseScope):
     """A registry. W&B stores registries as projects named ``wandb-registry-<name>``."""
 
-    typename__: typename("Project") = "Project"
+    typename__: Typename[Literal["Project"]] = "Project"
     scope_type: Annotated[Literal[ScopeType.PROJECT], Field(exclude=True)] = ScopeType.PROJECT
     is_registry: Annotated[Literal[True], Field(exclude=True)] = True
 
@@ -47,7 +47,7 @@ class RegistryScope(_BaseScope):
 class _ArtifactSequenceScope(_BaseScope):
     """An artifact collection that holds versions (a sequence)."""
 
-    typename__: typename("ArtifactSequence") = "ArtifactSequence"
+    typename__: Typename[Literal["ArtifactSequence"]] = "ArtifactSequence"
     scope_type: Annotated[Literal[ScopeType.ARTIFACT_COLLECTION], Field(exclude=True)] = (
         ScopeType.ARTIFACT_COLLECTION
     )
@@ -56,7 +56,7 @@ class _ArtifactSequenceScope(_BaseScope):
 class _ArtifactPortfolioScope(_BaseScope):
     """An artifact collection that links versions (a portfolio, e.g. in a registry)."""
 
-    typename__: typename("ArtifactPortfolio") = "ArtifactPortfolio"
+    typename__: Typename[Literal["ArtifactPortfolio"]] = "ArtifactPortfolio"
     scope_type: Annotated[Literal[ScopeType.ARTIFACT_COLLECTION], Field(exclude=True)] = (
         ScopeType.ARTIFACT_COLLECTION
     )
@@ -65,7 +65,7 @@ class _ArtifactPortfolioScope(_BaseScope):
 class TeamScope(_BaseScope):
     """A team entity."""
 
-    typename__: typename("Entity") = "Entity"
+    typename__: Typename[Literal["Entity"]] = "Entity"
     scope_type: Annotated[Literal[ScopeType.ENTITY], Field(exclude=True)] = ScopeType.ENTITY
     entity_type: Literal["team"] = "team"
 
@@ -73,7 +73,7 @@ class TeamScope(_BaseScope):
 class OrgScope(_BaseScope):
     """An organization entity."""
 
-    typename__: typename("Entity") = "Entity"
+    typename__: Typename[Literal["Entity"]] = "Entity"
     scope_type: Annotated[Literal[ScopeType.ENTITY], Field(exclude=True)] = ScopeType.ENTITY
     entity_type: Literal["organization"] = "organization"
 

@@ -146,3 +146,59 @@ class Automation(WireResult):
         from ._codegen import automation_code
 
         return automation_code(self)
+
+
+def saved_trigger(
+    create_input: dict[str, Any],
+    *,
+    id: str,
+    created_at: datetime,
+    scope: dict[str, Any],
+    integration: dict[str, Any] | None = None,
+    updated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The GraphQL ``Trigger`` that W&B returns for a saved ``CreateFilterTriggerInput``.
+
+    ``scope`` and ``integration`` are the GraphQL objects (with ``__typename``) that
+    the input's ``scopeID`` and ``integrationID`` refer to.
+    """
+    event_type = create_input["triggeringEventType"]
+    event_filter = create_input["eventFilter"]
+    if not str(event_type).startswith("RUN_"):
+        # W&B wraps saved artifact-event filters once more: {"filter": "<input json>"}.
+        event_filter = to_json({"filter": event_filter})
+    action_type = create_input["triggeredActionType"]
+    config = next(iter(create_input["triggeredActionConfig"].values()))
+    action: dict[str, Any]
+    if action_type == "NOTIFICATION":
+        action = {
+            "__typename": "NotificationTriggeredAction",
+            "integration": integration,
+            "title": config.get("title"),
+            "message": config.get("message"),
+            "severity": config.get("severity"),
+        }
+    elif action_type == "GENERIC_WEBHOOK":
+        action = {
+            "__typename": "GenericWebhookTriggeredAction",
+            "integration": integration,
+            "requestPayload": config.get("requestPayload"),
+        }
+    else:
+        action = {"__typename": "NoOpTriggeredAction", "noOp": True}
+    return {
+        "__typename": "Trigger",
+        "id": id,
+        "createdAt": created_at.isoformat(),
+        "updatedAt": updated_at.isoformat() if updated_at else None,
+        "name": create_input["name"],
+        "description": create_input.get("description"),
+        "enabled": create_input.get("enabled", True),
+        "scope": scope,
+        "event": {
+            "__typename": "FilterEventTriggeringCondition",
+            "eventType": event_type,
+            "filter": event_filter,
+        },
+        "action": action,
+    }

@@ -1,0 +1,22 @@
+"""Filter semantics: backtest (``evaluate``) and incremental firing (``StreamEvaluator``).
+
+Both implement docs/semantics.md and agree exactly; the engine fires with
+``StreamEvaluator`` and the preview shows ``evaluate``.
+"""
+
+from .evaluation import Evaluation, RunEvaluation, evaluate
+from .policy import WANDB_COOLDOWN_S, FirePolicy
+from .rules import Rule, rule_from
+from .stream import Fire, StreamEvaluator
+
+__all__ = [
+    "WANDB_COOLDOWN_S",
+    "Evaluation",
+    "Fire",
+    "FirePolicy",
+    "Rule",
+    "RunEvaluation",
+    "StreamEvaluator",
+    "evaluate",
+    "rule_from",
+]

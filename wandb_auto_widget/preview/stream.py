@@ -1,0 +1,296 @@
+"""Incremental evaluation, one logged row at a time: what the engine fires on.
+
+Per run it keeps only what the rule's windows need: the last ``w + p + 1`` prefix sums
+and, for MAX/MIN, monotonic deques. Each row costs O(1) amortized. The arithmetic
+mirrors ``batch.py`` operation for operation (see the note there), so that a row
+fires here exactly when the preview says it would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .history import STEP, TIMESTAMP
+from .policy import FirePolicy, PolicyLike, resolve_policy
+from .rules import Z_TOLERANCE, Rule, rule_from
+from .values import as_number, lookup
+
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Fire:
+    """One firing: the run, the row's step and time, and the values that fired."""
+
+    run_id: str
+    step: int
+    timestamp: float | None
+    value: float
+    """The evaluated quantity: the window aggregate, the change or the z-score."""
+    metric_value: float
+    """The raw metric value logged at this step."""
+
+
+class _Extreme:
+    """Sliding MAX or MIN over indices, as a monotonic deque (O(1) amortized)."""
+
+    __slots__ = ("entries", "is_max")
+
+    def __init__(self, is_max: bool, entries: Iterable[list[float]] = ()) -> None:
+        self.is_max = is_max
+        self.entries: deque[list[float]] = deque(entries)
+
+    def push(self, index: int, value: float) -> None:
+        entries = self.entries
+        if self.is_max:
+            while entries and entries[-1][1] <= value:
+                entries.pop()
+        else:
+            while entries and entries[-1][1] >= value:
+                entries.pop()
+        entries.append([index, value])
+
+    def evict_through(self, index: int) -> None:
+        entries = self.entries
+        while entries and entries[0][0] <= index:
+            entries.popleft()
+
+    @property
+    def value(self) -> float:
+        return self.entries[0][1]
+
+
+@dataclass
+class _RunState:
+    last_step: int | None = None
+    count: int = 0  # values that counted so far
+    anchor: float = 0.0
+    prefix: deque[float] = field(default_factory=deque)
+    squares: deque[float] = field(default_factory=deque)
+    recent: deque[float] = field(default_factory=deque)  # last w values (MAX/MIN change)
+    current: _Extreme | None = None
+    prior: _Extreme | None = None
+    last_condition: bool = False
+    last_fire_ts: float | None = None
+
+
+class StreamEvaluator:
+    """Evaluate a metric filter row by row; ``push`` returns a :class:`Fire` or ``None``.
+
+    Rows are dicts with ``_step``, ``_timestamp`` (seconds) and metric keys, pushed in
+    logged order. A row whose step is not greater than the run's previous step is
+    ignored, as in :func:`~wandb_auto_widget.preview.evaluate`.
+    """
+
+    def __init__(
+        self, filter: Any, *, policy: PolicyLike = "wandb", cooldown_s: float | None = None
+    ) -> None:
+        self.rule: Rule = rule_from(filter)
+        self.policy: FirePolicy = resolve_policy(policy, cooldown_s)
+        self._runs: dict[str, _RunState] = {}
+        rule = self.rule
+        self._prefix_len = rule.history_needed + 1
+        self._uses_extremes = rule.agg in ("MAX", "MIN")
+
+    # -- public API ------------------------------------------------------------------
+
+    def push(self, run_id: str, row: Mapping[str, Any]) -> Fire | None:
+        """Feed one row of ``run_id``; return the fire it causes, if any."""
+        state = self._runs.get(run_id)
+        if state is None:
+            state = self._runs[run_id] = self._new_state()
+        step = row.get(STEP)
+        if step is None:
+            raise ValueError(f"run {run_id!r}: row has no {STEP!r}; every row needs one")
+        step = int(step)
+        if state.last_step is not None and step <= state.last_step:
+            return None
+        state.last_step = step
+        x = as_number(lookup(row, self.rule.metric))
+        if x is None:
+            return None
+        evaluated, condition = self._advance(state, x)
+        return self._decide(run_id, state, row, step, x, evaluated, condition)
+
+    def push_rows(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> list[Fire]:
+        """Feed several rows of one run in order; return the fires they cause."""
+        fires = []
+        for row in rows:
+            fire = self.push(run_id, row)
+            if fire is not None:
+                fires.append(fire)
+        return fires
+
+    def state_dict(self) -> dict[str, Any]:
+        """A JSON-serializable snapshot of every run's state, for :meth:`load_state`."""
+        runs = {}
+        for run_id, s in self._runs.items():
+            runs[run_id] = {
+                "last_step": s.last_step,
+                "count": s.count,
+                "anchor": s.anchor,
+                "prefix": list(s.prefix),
+                "squares": list(s.squares),
+                "recent": list(s.recent),
+                "current": list(s.current.entries) if s.current else None,
+                "prior": list(s.prior.entries) if s.prior else None,
+                "last_condition": s.last_condition,
+                "last_fire_ts": s.last_fire_ts,
+            }
+        return {
+            "version": _STATE_VERSION,
+            "rule": asdict(self.rule),
+            "policy": asdict(self.policy),
+            "runs": runs,
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` snapshot taken with the same filter and policy."""
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"unsupported state version {state.get('version')!r}")
+        if state.get("rule") != asdict(self.rule) or state.get("policy") != asdict(self.policy):
+            raise ValueError("state was saved for a different filter or policy; start afresh")
+        self._runs = {}
+        for run_id, raw in state["runs"].items():
+            s = self._new_state()
+            s.last_step, s.count, s.anchor = raw["last_step"], raw["count"], raw["anchor"]
+            s.prefix.extend(raw["prefix"])
+            s.squares.extend(raw["squares"])
+            s.recent.extend(raw["recent"])
+            if s.current is not None:
+                s.current.entries.extend(raw["current"])
+            if s.prior is not None:
+                s.prior.entries.extend(raw["prior"])
+            s.last_condition, s.last_fire_ts = raw["last_condition"], raw["last_fire_ts"]
+            self._runs[run_id] = s
+
+    # -- internals -------------------------------------------------------------------
+
+    def _new_state(self) -> _RunState:
+        n = self._prefix_len
+        state = _RunState(prefix=deque([0.0], maxlen=n), squares=deque([0.0], maxlen=n))
+        if self._uses_extremes:
+            is_max = self.rule.agg == "MAX"
+            state.current = _Extreme(is_max)
+            state.prior = _Extreme(is_max)
+            state.recent = deque(maxlen=self.rule.window)
+        elif self.rule.agg is None:
+            state.recent = deque(maxlen=2)  # the latest value and the one before it
+        return state
+
+    def _advance(self, s: _RunState, x: float) -> tuple[float, bool]:
+        """Take value ``x`` into the run's windows; return (evaluated, condition)."""
+        rule = self.rule
+        i = s.count  # index of this value among the run's values
+        if i == 0:
+            s.anchor = x
+        d = x - s.anchor
+        s.count = i + 1
+        if rule.kind == "zscore":
+            return self._zscore(s, i, d)
+        s.prefix.append(s.prefix[-1] + d)
+        if self._uses_extremes:
+            self._slide_extremes(s, i, x)
+        elif rule.agg is None:
+            s.recent.append(x)
+        if s.count < rule.history_needed:
+            return math.nan, False
+        if rule.kind == "threshold":
+            value = self._window(s, x, rule.window, 0)
+            return value, _compare(value, rule.cmp, rule.threshold)
+        current = self._window(s, x, rule.window, 0)
+        prior = self._window(s, x, rule.prior, rule.window, prior=True)
+        delta = current - prior
+        if rule.relative:
+            delta = math.nan if prior == 0.0 else delta / abs(prior)
+        return delta, _directed(delta, rule.cmp, rule.threshold)
+
+    def _window(
+        self, s: _RunState, x: float, size: int, end_back: int, prior: bool = False
+    ) -> float:
+        """Aggregate of the ``size`` values ending ``end_back`` values before the latest."""
+        agg = self.rule.agg
+        if agg is None:  # windows are ignored without an aggregation: single values
+            return s.recent[-1 - end_back]
+        if agg == "AVERAGE":
+            pre = s.prefix
+            return s.anchor + (pre[-1 - end_back] - pre[-1 - end_back - size]) / size
+        extreme = s.prior if prior else s.current
+        assert extreme is not None
+        return extreme.value
+
+    def _slide_extremes(self, s: _RunState, i: int, x: float) -> None:
+        w, p = self.rule.window, self.rule.prior
+        assert s.current is not None and s.prior is not None
+        if self.rule.kind == "change" and len(s.recent) == w:
+            s.prior.push(i - w, s.recent[0])  # the value leaving the current window
+            s.prior.evict_through(i - w - p)
+        s.recent.append(x)
+        s.current.push(i, x)
+        s.current.evict_through(i - w)
+
+    def _zscore(self, s: _RunState, i: int, d: float) -> tuple[float, bool]:
+        rule, w = self.rule, self.rule.window
+        pre, sq = s.prefix, s.squares
+        value = math.nan
+        if i >= w:
+            mean = (pre[-1] - pre[-1 - w]) / w
+            var = (sq[-1] - sq[-1 - w]) / w - mean * mean
+            std = math.sqrt(max(var, 0.0))
+            if not std <= Z_TOLERANCE * abs(s.anchor + mean):
+                value = (d - mean) / std
+        pre.append(pre[-1] + d)
+        sq.append(sq[-1] + d * d)
+        return value, _directed(value, rule.cmp, rule.threshold)
+
+    def _decide(
+        self,
+        run_id: str,
+        s: _RunState,
+        row: Mapping[str, Any],
+        step: int,
+        x: float,
+        evaluated: float,
+        condition: bool,
+    ) -> Fire | None:
+        policy = self.policy
+        candidate = condition and not (policy.mode == "edge" and s.last_condition)
+        s.last_condition = condition
+        if not candidate:
+            return None
+        ts = as_number(row.get(TIMESTAMP))
+        if policy.cooldown_s is not None:
+            if ts is None:
+                raise ValueError(
+                    f"run {run_id!r}: rows need '_timestamp' (seconds) for a policy with a cooldown"
+                )
+            if s.last_fire_ts is not None and not ts >= s.last_fire_ts + policy.cooldown_s:
+                return None
+            s.last_fire_ts = ts
+        return Fire(run_id, step, ts, evaluated, x)
+
+
+def _compare(value: float, cmp: str, threshold: float) -> bool:
+    if cmp == "$gt":
+        return value > threshold
+    if cmp == "$gte":
+        return value >= threshold
+    if cmp == "$lt":
+        return value < threshold
+    if cmp == "$lte":
+        return value <= threshold
+    if cmp == "$eq":
+        return value == threshold
+    return value != threshold and not math.isnan(value)
+
+
+def _directed(delta: float, direction: str, amount: float) -> bool:
+    if direction == "INCREASE":
+        return delta >= amount
+    if direction == "DECREASE":
+        return delta <= -amount
+    return abs(delta) >= amount

@@ -32,31 +32,32 @@ def _window_agg(x: F64, prefix: F64, anchor: float, agg: str | None, w: int) -> 
     if agg == "AVERAGE":
         return anchor + (prefix[w:] - prefix[:-w]) / w
     view = sliding_window_view(x, w)
-    return view.max(axis=1) if agg == "MAX" else view.min(axis=1)
+    extreme: F64 = view.max(axis=1) if agg == "MAX" else view.min(axis=1)
+    return extreme
+
+
+_COMPARE = {
+    "$gt": np.greater,
+    "$gte": np.greater_equal,
+    "$lt": np.less,
+    "$lte": np.less_equal,
+    "$eq": np.equal,
+}
 
 
 def _compare(value: F64, cmp: str, threshold: float) -> npt.NDArray[np.bool_]:
-    with np.errstate(invalid="ignore"):
-        if cmp == "$gt":
-            return value > threshold
-        if cmp == "$gte":
-            return value >= threshold
-        if cmp == "$lt":
-            return value < threshold
-        if cmp == "$lte":
-            return value <= threshold
-        if cmp == "$eq":
-            return value == threshold
-        return (value != threshold) & ~np.isnan(value)
+    if cmp == "$ne":  # NaN is "not evaluable", never "not equal"
+        return np.not_equal(value, threshold) & ~np.isnan(value)
+    result: npt.NDArray[np.bool_] = _COMPARE[cmp](value, threshold)
+    return result
 
 
 def _directed(delta: F64, direction: str, amount: float) -> npt.NDArray[np.bool_]:
-    with np.errstate(invalid="ignore"):
-        if direction == "INCREASE":
-            return delta >= amount
-        if direction == "DECREASE":
-            return delta <= -amount
-        return np.abs(delta) >= amount
+    if direction == "INCREASE":
+        return np.greater_equal(delta, amount)
+    if direction == "DECREASE":
+        return np.less_equal(delta, -amount)
+    return np.greater_equal(np.abs(delta), amount)
 
 
 def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
@@ -80,7 +81,7 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
         prior = _window_agg(x, prefix, anchor, rule.agg, p)[: n - w - p + 1]
         delta = current - prior
         if rule.relative:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 delta = np.where(prior == 0.0, np.nan, delta / np.abs(prior))
         series[start:] = delta
         return series, _directed(series, rule.cmp, rule.threshold)
@@ -92,7 +93,7 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
     var = (squares[w:n] - squares[: n - w]) / w - mean * mean
     std = np.sqrt(np.maximum(var, 0.0))
     flat = std <= Z_TOLERANCE * np.abs(anchor + mean)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = np.where(flat, np.nan, (d[w:] - mean) / std)
     series[start:] = z
     return series, _directed(series, rule.cmp, rule.threshold)

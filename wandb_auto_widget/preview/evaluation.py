@@ -78,11 +78,14 @@ class Evaluation(Mapping[str, RunEvaluation]):
         return [run_id for run_id, r in self.runs.items() if r.fire_index.size]
 
     def summary(self) -> str:
-        """One line, e.g. ``would have fired 7 times in 5 of 40 runs; first at step 1,200 of run 'a'``."""
+        """One line: "would have fired 7 times in 5 of 40 runs; first at step 1,200 of run 'a'".
+
+        "First" is by ``_timestamp``.
+        """
         total, fired = self.fire_count, self.runs_fired
         if not total:
             return f"would not have fired in any of {len(self.runs)} runs"
-        first_ts, first_step, first_run = min(
+        _, first_step, first_run = min(
             (float(r.timestamps[i]), int(r.steps[i]), run_id)
             for run_id, r in self.runs.items()
             for i in r.fire_index[:1]

@@ -43,8 +43,11 @@ def _numbers(column: Any) -> npt.NDArray[np.float64]:
     if array.dtype.kind in "iuf":
         out = array.astype(np.float64, copy=False)
         return np.where(np.isfinite(out), out, np.nan)
+    # Mixed columns (numbers beside strings, bools or None) are read value by value;
+    # as_object keeps NumPy from turning them all into strings first.
+    as_object = np.asarray(column, dtype=object).tolist()
     return np.array(
-        [np.nan if (n := as_number(v)) is None else n for v in array.tolist()], dtype=np.float64
+        [np.nan if (n := as_number(v)) is None else n for v in as_object], dtype=np.float64
     )
 
 

@@ -20,6 +20,7 @@ from .rules import Z_TOLERANCE, Rule, rule_from
 from .values import as_number, lookup
 
 _STATE_VERSION = 1
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -95,26 +96,39 @@ class StreamEvaluator:
         rule = self.rule
         self._prefix_len = rule.history_needed + 1
         self._uses_extremes = rule.agg in ("MAX", "MIN")
+        self._metric = rule.metric
+        self._needed_index = rule.history_needed - 1
 
     # -- public API ------------------------------------------------------------------
 
     def push(self, run_id: str, row: Mapping[str, Any]) -> Fire | None:
         """Feed one row of ``run_id``; return the fire it causes, if any."""
+        # This is the engine's hot path: attribute lookups are hoisted and the common
+        # case (a plain float under the exact key) skips the general value rules.
         state = self._runs.get(run_id)
         if state is None:
             state = self._runs[run_id] = self._new_state()
         step = row.get(STEP)
         if step is None:
             raise ValueError(f"run {run_id!r}: row has no {STEP!r}; every row needs one")
-        step = int(step)
-        if state.last_step is not None and step <= state.last_step:
+        if type(step) is not int:
+            step = int(step)
+        last = state.last_step
+        if last is not None and step <= last:
             return None
         state.last_step = step
-        x = as_number(lookup(row, self.rule.metric))
-        if x is None:
+        raw = row.get(self._metric, _ABSENT)
+        if type(raw) is float and raw - raw == 0.0:  # finite float (NaN/inf give NaN)
+            x: float | None = raw
+        else:
+            x = as_number(lookup(row, self._metric) if raw is _ABSENT else raw)
+            if x is None:
+                return None
+        evaluated, condition = self._advance(state, x)  # type: ignore[arg-type]
+        if not condition:
+            state.last_condition = False
             return None
-        evaluated, condition = self._advance(state, x)
-        return self._decide(run_id, state, row, step, x, evaluated, condition)
+        return self._decide(run_id, state, row, step, x, evaluated)  # type: ignore[arg-type]
 
     def push_rows(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> list[Fire]:
         """Feed several rows of one run in order; return the fires they cause."""
@@ -192,33 +206,38 @@ class StreamEvaluator:
         s.count = i + 1
         if rule.kind == "zscore":
             return self._zscore(s, i, d)
-        s.prefix.append(s.prefix[-1] + d)
+        pre = s.prefix
+        pre.append(pre[-1] + d)
         if self._uses_extremes:
             self._slide_extremes(s, i, x)
         elif rule.agg is None:
             s.recent.append(x)
-        if s.count < rule.history_needed:
+        if i < self._needed_index:
             return math.nan, False
+        w = rule.window
         if rule.kind == "threshold":
-            value = self._window(s, x, rule.window, 0)
+            if rule.agg == "AVERAGE":
+                value = s.anchor + (pre[-1] - pre[-1 - w]) / w
+            else:
+                value = self._window(s, 0)
             return value, _compare(value, rule.cmp, rule.threshold)
-        current = self._window(s, x, rule.window, 0)
-        prior = self._window(s, x, rule.prior, rule.window, prior=True)
+        if rule.agg == "AVERAGE":
+            # Same operations as batch.py: anchor + (hi - lo) / size for both windows.
+            p, mid = rule.prior, pre[-1 - w]
+            current = s.anchor + (pre[-1] - mid) / w
+            prior = s.anchor + (mid - pre[-1 - w - p]) / p
+        else:
+            current = self._window(s, 0)
+            prior = self._window(s, 1, prior=True)
         delta = current - prior
         if rule.relative:
             delta = math.nan if prior == 0.0 else delta / abs(prior)
         return delta, _directed(delta, rule.cmp, rule.threshold)
 
-    def _window(
-        self, s: _RunState, x: float, size: int, end_back: int, prior: bool = False
-    ) -> float:
-        """Aggregate of the ``size`` values ending ``end_back`` values before the latest."""
-        agg = self.rule.agg
-        if agg is None:  # windows are ignored without an aggregation: single values
+    def _window(self, s: _RunState, end_back: int, prior: bool = False) -> float:
+        """MAX/MIN of a window or, without an aggregation, the single value ``end_back`` ago."""
+        if self.rule.agg is None:  # windows are ignored without an aggregation
             return s.recent[-1 - end_back]
-        if agg == "AVERAGE":
-            pre = s.prefix
-            return s.anchor + (pre[-1 - end_back] - pre[-1 - end_back - size]) / size
         extreme = s.prior if prior else s.current
         assert extreme is not None
         return extreme.value
@@ -255,12 +274,11 @@ class StreamEvaluator:
         step: int,
         x: float,
         evaluated: float,
-        condition: bool,
     ) -> Fire | None:
+        """The condition holds at this row: does the policy let it fire?"""
         policy = self.policy
-        candidate = condition and not (policy.mode == "edge" and s.last_condition)
-        s.last_condition = condition
-        if not candidate:
+        was_holding, s.last_condition = s.last_condition, True
+        if policy.mode == "edge" and was_holding:
             return None
         ts = as_number(row.get(TIMESTAMP))
         if policy.cooldown_s is not None:

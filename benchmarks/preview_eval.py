@@ -1,0 +1,152 @@
+"""Benchmark: evaluate() and StreamEvaluator against a pandas-rolling baseline.
+
+    .venv/bin/python benchmarks/preview_eval.py [--runs 200] [--steps 50000] [--stream-runs 200]
+
+Data: a seeded synthetic history of runs x steps (default 200 x 50,000 = 10 M points).
+Rules: AVERAGE(w=50) > 1; RELATIVE change of AVERAGE(10) vs prior AVERAGE(50) >= 30%;
+|z-score(30)| >= 3, under the default "wandb" fire policy. Prints points/s for each
+implementation, the ratios to the pandas baseline, and the counts each one found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wandb_auto_widget.automations import MetricChangeFilter, RunEvent
+from wandb_auto_widget.preview import StreamEvaluator, evaluate
+
+METRIC = "loss"
+RULES: dict[str, Any] = {
+    "threshold AVERAGE(50) > 1.0": RunEvent.metric(METRIC).mean(50) > 1.0,
+    "change AVERAGE 10 vs 50, RELATIVE >= 30%": MetricChangeFilter(
+        name=METRIC,
+        agg="AVERAGE",
+        window=10,
+        prior_window=50,
+        change_type="RELATIVE",
+        change_dir="ANY",
+        threshold=0.5,
+    ),
+    "zscore(30) |z| >= 3": RunEvent.metric(METRIC).zscore(30).abs() > 3,
+}
+
+
+def synthetic_history(runs: int, steps: int, seed: int = 7) -> dict[str, dict[str, np.ndarray]]:
+    """Decaying noisy losses, some runs diverging late, one sample per 10 s."""
+    rng = np.random.default_rng(seed)
+    step = np.arange(steps, dtype=np.int64)
+    history = {}
+    for r in range(runs):
+        decay = 2.0 * np.exp(-step / rng.uniform(2_000, 20_000)) + 0.2
+        loss = decay * (1 + 0.15 * rng.standard_normal(steps))
+        if r % 7 == 0:  # a late divergence
+            loss[steps * 3 // 4 :] *= np.linspace(1, 4, steps - steps * 3 // 4)
+        history[f"run-{r:03d}"] = {
+            "_step": step,
+            "_timestamp": 1.7e9 + r * 3600 + step * 10.0,
+            METRIC: loss,
+        }
+    return history
+
+
+def pandas_conditions(name: str, frame: pd.DataFrame) -> int:
+    """The same rules written the straightforward way with groupby + rolling."""
+    grouped = frame.groupby("run", sort=False)[METRIC]
+    if name.startswith("threshold"):
+        cond = grouped.rolling(50).mean() > 1.0
+    elif name.startswith("change"):
+        current = grouped.rolling(10).mean().reset_index(level=0, drop=True)
+        prior = (
+            grouped.shift(10)
+            .groupby(frame["run"], sort=False)
+            .rolling(50)
+            .mean()
+            .reset_index(level=0, drop=True)
+        )
+        cond = ((current - prior) / prior.abs()).abs() >= 0.3
+    else:
+        previous = grouped.shift(1).groupby(frame["run"], sort=False)
+        mean = previous.rolling(30).mean().reset_index(level=0, drop=True)
+        std = previous.rolling(30).std(ddof=0).reset_index(level=0, drop=True)
+        cond = ((frame[METRIC] - mean) / std).abs() >= 3
+    return int(cond.sum())
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--stream-runs", type=int, default=None, help="runs fed to the stream")
+    args = parser.parse_args()
+    history = synthetic_history(args.runs, args.steps)
+    points = args.runs * args.steps
+    frame = pd.DataFrame(
+        {
+            "run": np.repeat(list(history), args.steps),
+            METRIC: np.concatenate([h[METRIC] for h in history.values()]),
+        }
+    )
+    stream_runs = list(history)[: args.stream_runs or args.runs]
+    rows = {
+        run: [
+            {"_step": s, "_timestamp": t, METRIC: v}
+            for s, t, v in zip(
+                history[run]["_step"].tolist(),
+                history[run]["_timestamp"].tolist(),
+                history[run][METRIC].tolist(),
+                strict=True,
+            )
+        ]
+        for run in stream_runs
+    }
+    stream_points = len(stream_runs) * args.steps
+    print(f"history: {args.runs} runs x {args.steps:,} steps = {points:,} points")
+    print(
+        f"{'rule':42s} {'evaluate':>14s} {'pandas':>14s} {'stream':>14s}"
+        f" {'eval/pandas':>12s} {'stream/pandas':>14s}"
+    )
+    evaluate(RULES["zscore(30) |z| >= 3"], {"warm-up": rows[stream_runs[0]][:1000]})
+    for name, rule in RULES.items():
+        # The default policy ("wandb": at most once per run per 24 h), as the engine runs.
+        t_eval, result = timed(lambda rule=rule: evaluate(rule, history))
+        t_pandas, pandas_count = timed(lambda name=name: pandas_conditions(name, frame))
+
+        def run_stream(rule: Any = rule) -> int:
+            evaluator = StreamEvaluator(rule)
+            push, fired = evaluator.push, 0
+            for run in stream_runs:
+                for row in rows[run]:
+                    if push(run, row) is not None:
+                        fired += 1
+            return fired
+
+        t_stream, stream_fired = timed(run_stream)
+        conditions = sum(len(r.condition_steps) for r in result.values())
+        batch_fired = sum(len(r.fire_steps) for r in result.values() if r.run_id in rows)
+        eval_rate, pandas_rate = points / t_eval, points / t_pandas
+        stream_rate = stream_points / t_stream
+        print(
+            f"{name:42s} {eval_rate / 1e6:10.1f} M/s {pandas_rate / 1e6:10.1f} M/s "
+            f"{stream_rate / 1e6:10.2f} M/s {eval_rate / pandas_rate:11.1f}x"
+            f" {stream_rate / pandas_rate:13.2f}x"
+        )
+        print(
+            f"{'':42s} evaluate: {t_eval:.2f} s for {points:,} points; "
+            f"condition rows: evaluate {conditions:,}, pandas {pandas_count:,}; "
+            f"fires on the streamed runs: evaluate {batch_fired:,}, stream {stream_fired:,}"
+        )
+
+
+if __name__ == "__main__":
+    main()

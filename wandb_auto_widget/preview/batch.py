@@ -30,7 +30,11 @@ def _window_agg(x: F64, prefix: F64, anchor: float, agg: str | None, w: int) -> 
     if agg is None:
         return x
     if agg == "AVERAGE":
-        return anchor + (prefix[w:] - prefix[:-w]) / w
+        # In place, but the same three operations as the stream: (hi - lo), / w, anchor +.
+        mean = np.subtract(prefix[w:], prefix[:-w])
+        mean /= w
+        mean += anchor
+        return mean
     view = sliding_window_view(x, w)
     extreme: F64 = view.max(axis=1) if agg == "MAX" else view.min(axis=1)
     return extreme

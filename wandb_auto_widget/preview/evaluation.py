@@ -128,7 +128,11 @@ def evaluate(
 
 def _evaluate_run(run_id: str, rule: Rule, policy: FirePolicy, s: Series) -> RunEvaluation:
     evaluated, condition = evaluate_series(rule, s.values)
-    if policy.cooldown_s is not None and bool(np.isnan(s.timestamps[condition]).any()):
+    if (
+        policy.cooldown_s is not None
+        and np.isnan(s.timestamps).any()
+        and np.isnan(s.timestamps[condition]).any()
+    ):
         raise ValueError(
             f"run {run_id!r}: rows need '_timestamp' (seconds) for a policy with a cooldown"
         )

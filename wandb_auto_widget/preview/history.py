@@ -28,10 +28,11 @@ class Series:
     values: npt.NDArray[np.float64]
 
 
-def _accepted(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """True where a row's step is greater than every earlier row's step."""
-    if steps.size == 0:
-        return np.zeros(0, dtype=bool)
+def _accepted(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
+    """True where a row's step is greater than every earlier row's; None if all are."""
+    increasing = steps[1:] > steps[:-1]
+    if increasing.all():
+        return None
     keep = np.ones(steps.size, dtype=bool)
     keep[1:] = steps[1:] > np.maximum.accumulate(steps)[:-1]
     return keep
@@ -42,7 +43,8 @@ def _numbers(column: Any) -> npt.NDArray[np.float64]:
     array = np.asarray(column)
     if array.dtype.kind in "iuf":
         out = array.astype(np.float64, copy=False)
-        return np.where(np.isfinite(out), out, np.nan)
+        finite = np.isfinite(out)
+        return out if finite.all() else np.where(finite, out, np.nan)
     # Mixed columns (numbers beside strings, bools or None) are read value by value;
     # as_object keeps NumPy from turning them all into strings first.
     as_object = np.asarray(column, dtype=object).tolist()
@@ -59,23 +61,26 @@ def _require(columns: Mapping[str, Any], key: str, run_id: str) -> Any:
 
 def from_columns(run_id: str, columns: Mapping[str, Any], metric: str) -> Series:
     steps = np.asarray(_require(columns, STEP, run_id))
-    if steps.dtype.kind not in "iu":
-        if steps.size and not np.all(np.equal(np.mod(steps.astype(float), 1), 0)):
-            raise ValueError(f"run {run_id!r}: {STEP!r} must hold integers")
-        steps = steps.astype(np.int64)
+    if steps.dtype.kind not in "iu" and not np.all(np.mod(steps.astype(float), 1) == 0):
+        raise ValueError(f"run {run_id!r}: {STEP!r} must hold integers")
     n = steps.size
     stamps = columns.get(TIMESTAMP)
     timestamps = np.full(n, np.nan) if stamps is None else _numbers(stamps)
     raw = columns.get(metric)
-    if raw is None and "." in metric:
-        raw = [
-            lookup({metric.split(".")[0]: v}, metric) for v in columns.get(metric.split(".")[0], [])
-        ]
+    if raw is None and "." in metric:  # a nested key: "a.b" reads column "a"'s dicts
+        head = metric.split(".", 1)[0]
+        raw = [lookup({head: cell}, metric) for cell in columns.get(head, [])]
     values = np.full(n, np.nan) if raw is None or len(raw) == 0 else _numbers(raw)
     if values.size != n or timestamps.size != n:
         raise ValueError(f"run {run_id!r}: every column must have one entry per row")
-    keep = _accepted(steps.astype(np.int64)) & ~np.isnan(values)
-    return Series(steps[keep].astype(np.int64), timestamps[keep], values[keep])
+    steps = steps.astype(np.int64, copy=False)
+    keep = _accepted(steps)
+    missing = np.isnan(values)
+    if missing.any():
+        keep = ~missing if keep is None else keep & ~missing
+    if keep is None:  # the common case: every row counts, no copies needed
+        return Series(steps, timestamps, values)
+    return Series(steps[keep], timestamps[keep], values[keep])
 
 
 def from_rows(run_id: str, rows: Sequence[Mapping[str, Any]], metric: str) -> Series:

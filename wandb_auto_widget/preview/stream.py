@@ -9,9 +9,11 @@ fires here exactly when the preview says it would.
 from __future__ import annotations
 
 import math
+import operator
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from .history import STEP, TIMESTAMP
@@ -98,6 +100,10 @@ class StreamEvaluator:
         self._uses_extremes = rule.agg in ("MAX", "MIN")
         self._metric = rule.metric
         self._needed_index = rule.history_needed - 1
+        self._is_zscore = rule.kind == "zscore"
+        self._is_threshold = rule.kind == "threshold"
+        self._is_average = rule.agg == "AVERAGE"
+        self._holds = _predicate(rule)
 
     # -- public API ------------------------------------------------------------------
 
@@ -124,8 +130,8 @@ class StreamEvaluator:
             x = as_number(lookup(row, self._metric) if raw is _ABSENT else raw)
             if x is None:
                 return None
-        evaluated, condition = self._advance(state, x)  # type: ignore[arg-type]
-        if not condition:
+        evaluated = self._advance(state, x)  # type: ignore[arg-type]
+        if evaluated is None:
             state.last_condition = False
             return None
         return self._decide(run_id, state, row, step, x, evaluated)  # type: ignore[arg-type]
@@ -196,43 +202,55 @@ class StreamEvaluator:
             state.recent = deque(maxlen=2)  # the latest value and the one before it
         return state
 
-    def _advance(self, s: _RunState, x: float) -> tuple[float, bool]:
-        """Take value ``x`` into the run's windows; return (evaluated, condition)."""
+    def _advance(self, s: _RunState, x: float) -> float | None:
+        """Take value ``x`` into the run's windows; return the evaluated value if the
+        condition holds, else None."""
         rule = self.rule
         i = s.count  # index of this value among the run's values
         if i == 0:
             s.anchor = x
         d = x - s.anchor
         s.count = i + 1
-        if rule.kind == "zscore":
-            return self._zscore(s, i, d)
         pre = s.prefix
+        if self._is_zscore:  # inlined: this is the hot path
+            w = rule.window
+            sq = s.squares
+            value = math.nan
+            if i >= w:
+                mean = (pre[-1] - pre[-1 - w]) / w
+                var = (sq[-1] - sq[-1 - w]) / w - mean * mean
+                std = math.sqrt(max(var, 0.0))
+                if not std <= Z_TOLERANCE * abs(s.anchor + mean):
+                    value = (d - mean) / std
+            pre.append(pre[-1] + d)
+            sq.append(sq[-1] + d * d)
+            return value if self._holds(value) else None
         pre.append(pre[-1] + d)
         if self._uses_extremes:
             self._slide_extremes(s, i, x)
         elif rule.agg is None:
             s.recent.append(x)
         if i < self._needed_index:
-            return math.nan, False
+            return None
         w = rule.window
-        if rule.kind == "threshold":
-            if rule.agg == "AVERAGE":
+        if self._is_average:
+            if self._is_threshold:
                 value = s.anchor + (pre[-1] - pre[-1 - w]) / w
-            else:
-                value = self._window(s, 0)
-            return value, _compare(value, rule.cmp, rule.threshold)
-        if rule.agg == "AVERAGE":
+                return value if self._holds(value) else None
             # Same operations as batch.py: anchor + (hi - lo) / size for both windows.
             p, mid = rule.prior, pre[-1 - w]
             current = s.anchor + (pre[-1] - mid) / w
             prior = s.anchor + (mid - pre[-1 - w - p]) / p
+        elif self._is_threshold:
+            value = self._window(s, 0)
+            return value if self._holds(value) else None
         else:
             current = self._window(s, 0)
             prior = self._window(s, 1, prior=True)
         delta = current - prior
         if rule.relative:
             delta = math.nan if prior == 0.0 else delta / abs(prior)
-        return delta, _directed(delta, rule.cmp, rule.threshold)
+        return delta if self._holds(delta) else None
 
     def _window(self, s: _RunState, end_back: int, prior: bool = False) -> float:
         """MAX/MIN of a window or, without an aggregation, the single value ``end_back`` ago."""
@@ -252,20 +270,6 @@ class StreamEvaluator:
         s.current.push(i, x)
         s.current.evict_through(i - w)
 
-    def _zscore(self, s: _RunState, i: int, d: float) -> tuple[float, bool]:
-        rule, w = self.rule, self.rule.window
-        pre, sq = s.prefix, s.squares
-        value = math.nan
-        if i >= w:
-            mean = (pre[-1] - pre[-1 - w]) / w
-            var = (sq[-1] - sq[-1 - w]) / w - mean * mean
-            std = math.sqrt(max(var, 0.0))
-            if not std <= Z_TOLERANCE * abs(s.anchor + mean):
-                value = (d - mean) / std
-        pre.append(pre[-1] + d)
-        sq.append(sq[-1] + d * d)
-        return value, _directed(value, rule.cmp, rule.threshold)
-
     def _decide(
         self,
         run_id: str,
@@ -280,7 +284,9 @@ class StreamEvaluator:
         was_holding, s.last_condition = s.last_condition, True
         if policy.mode == "edge" and was_holding:
             return None
-        ts = as_number(row.get(TIMESTAMP))
+        ts = row.get(TIMESTAMP)
+        if type(ts) is not float or ts - ts != 0.0:  # fast path: a finite float
+            ts = as_number(ts)
         if policy.cooldown_s is not None:
             if ts is None:
                 raise ValueError(
@@ -292,23 +298,17 @@ class StreamEvaluator:
         return Fire(run_id, step, ts, evaluated, x)
 
 
-def _compare(value: float, cmp: str, threshold: float) -> bool:
-    if cmp == "$gt":
-        return value > threshold
-    if cmp == "$gte":
-        return value >= threshold
-    if cmp == "$lt":
-        return value < threshold
-    if cmp == "$lte":
-        return value <= threshold
-    if cmp == "$eq":
-        return value == threshold
-    return value != threshold and not math.isnan(value)
-
-
-def _directed(delta: float, direction: str, amount: float) -> bool:
-    if direction == "INCREASE":
-        return delta >= amount
-    if direction == "DECREASE":
-        return delta <= -amount
-    return abs(delta) >= amount
+def _predicate(rule: Rule) -> Callable[[float], bool]:
+    """``value -> condition`` for the rule; NaN never satisfies it (as in batch.py)."""
+    t = rule.threshold
+    if rule.kind == "threshold":
+        if rule.cmp == "$ne":
+            return lambda v: v != t and v == v  # v == v is False only for NaN
+        # partial(op, t)(v) is op(t, v): "v > t" is "t < v", and so on.
+        flipped = {"$gt": operator.lt, "$gte": operator.le, "$lt": operator.gt, "$lte": operator.ge}
+        return partial(flipped.get(rule.cmp, operator.eq), t)
+    if rule.cmp == "INCREASE":
+        return partial(operator.le, t)  # delta >= t
+    if rule.cmp == "DECREASE":
+        return partial(operator.ge, -t)  # delta <= -t
+    return lambda v: abs(v) >= t

@@ -7,6 +7,7 @@ Both implement docs/semantics.md and agree exactly; the engine fires with
 from .evaluation import Evaluation, RunEvaluation, evaluate
 from .policy import WANDB_COOLDOWN_S, FirePolicy
 from .rules import Rule, rule_from
+from .run_events import matches_run_filter, state_change_fires, triggering_state
 from .stream import Fire, StreamEvaluator
 
 __all__ = [
@@ -18,5 +19,8 @@ __all__ = [
     "RunEvaluation",
     "StreamEvaluator",
     "evaluate",
+    "matches_run_filter",
     "rule_from",
+    "state_change_fires",
+    "triggering_state",
 ]

@@ -40,8 +40,10 @@ def _accepted(steps: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_] | None:
 
 def _numbers(column: Any) -> npt.NDArray[np.float64]:
     """A column as float64 with NaN wherever the value does not count."""
-    array = np.asarray(column)
-    if array.dtype.kind in "iuf":
+    # Only arrays that already have a numeric dtype are trusted as they are: NumPy would
+    # silently turn a list such as [nan, True] into [nan, 1.0].
+    array = column if isinstance(column, np.ndarray) else None
+    if array is not None and array.dtype.kind in "iuf":
         out = array.astype(np.float64, copy=False)
         finite = np.isfinite(out)
         return out if finite.all() else np.where(finite, out, np.nan)
@@ -95,7 +97,12 @@ def from_rows(run_id: str, rows: Sequence[Mapping[str, Any]], metric: str) -> Se
         values.append(np.nan if value is None else value)
     return from_columns(
         run_id,
-        {STEP: np.asarray(steps, dtype=np.int64), TIMESTAMP: stamps, metric: values},
+        # Already normalized above: hand over float arrays, not lists to re-check.
+        {
+            STEP: np.asarray(steps, dtype=np.int64),
+            TIMESTAMP: np.asarray(stamps, dtype=np.float64),
+            metric: np.asarray(values, dtype=np.float64),
+        },
         metric,
     )
 

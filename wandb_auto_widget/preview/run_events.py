@@ -61,6 +61,9 @@ def matches_run_filter(expr: Any, run: Mapping[str, Any]) -> bool:
 def _matches_op(op: Any, value: Any, present: bool) -> bool:
     raw = op.model_dump() if isinstance(op, BaseOp) else dict(op)
     ((key, arg),) = raw.items()
+    if isinstance(value, list) and key in ("$eq", "$in", "$regex", "$contains"):
+        # An array field (such as tags) matches if any element does, as in MongoDB.
+        return any(_matches_op(op, element, True) for element in value)
     if key == "$exists":
         return present is bool(arg)
     if key == "$ne":

@@ -1,0 +1,53 @@
+"""What every resolver gets: the database and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..store.db import Database
+
+FEATURES = (
+    "QUERY_AUTOMATIONS_ON_ENTITY",
+    "AUTOMATION_EVENT_RUN_METRIC",
+    "AUTOMATION_EVENT_RUN_METRIC_CHANGE",
+    "AUTOMATION_EVENT_RUN_METRIC_ZSCORE",
+    "AUTOMATION_EVENT_RUN_STATE",
+    "AUTOMATION_ACTION_NO_OP",
+)
+
+
+@dataclass
+class Context:
+    db: Database
+    viewer: str
+    """The entity of the single local user; the default entity for new runs."""
+
+
+def ctx(info: Any) -> Context:
+    context: Context = info.context
+    return context
+
+
+def page(items: list[Any], first: int | None, after: str | None, wrap: Any = lambda x: x) -> dict[str, Any]:
+    """A Relay connection over ``items``; cursors are positions, as W&B's are opaque strings."""
+    start = 0
+    if after:
+        try:
+            start = int(after)
+        except ValueError:
+            from ..errors import Invalid
+
+            raise Invalid(f"after: {after!r} is not a cursor this server issued") from None
+    size = 50 if first is None else max(0, min(int(first), 1000))
+    chunk = items[start : start + size]
+    end = start + len(chunk)
+    return {
+        "pageInfo": {
+            "endCursor": str(end) if chunk else after,
+            "hasNextPage": end < len(items),
+            "startCursor": str(start),
+            "hasPreviousPage": start > 0,
+        },
+        "edges": [{"node": wrap(item), "cursor": str(start + i + 1)} for i, item in enumerate(chunk)],
+    }

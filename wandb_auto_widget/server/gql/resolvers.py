@@ -1,0 +1,302 @@
+"""Resolvers for schema.graphql. Reads use the thread's read connection; each mutation is
+one write transaction, so a failed mutation leaves nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from ariadne import (
+    InterfaceType,
+    MutationType,
+    ObjectType,
+    QueryType,
+    ScalarType,
+    UnionType,
+    make_executable_schema,
+)
+from graphql import GraphQLSchema
+
+from ..errors import Invalid, NotFound
+from ..store import entities, history, integrations, runs, triggers
+from ..store.ids import decode
+from . import objects
+from .context import FEATURES, ctx, page
+
+query = QueryType()
+mutation = MutationType()
+user_type = ObjectType("User")
+entity_type = ObjectType("Entity")
+project_type = ObjectType("Project")
+run_type = ObjectType("Run")
+
+# ---------------------------------------------------------------------------- scalars
+
+json_string = ScalarType("JSONString")
+
+
+@json_string.serializer
+def _serialize_json_string(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+@json_string.value_parser
+def _parse_json_string(value: Any) -> Any:
+    return value  # resolvers decode (and report errors against their own field names)
+
+
+def _by_typename(obj: Any, *_: Any) -> str | None:
+    return obj.get("__typename") if isinstance(obj, dict) else None
+
+
+unions = [
+    UnionType(name, _by_typename)
+    for name in ("TriggerScope", "TriggeringCondition", "TriggeredAction")
+]
+interfaces = [
+    InterfaceType(name, _by_typename) for name in ("Integration", "ArtifactCollection")
+]
+
+# ---------------------------------------------------------------------------- queries
+
+
+@query.field("viewer")
+def _viewer(_: Any, info: Any) -> dict[str, Any]:
+    return objects.user(ctx(info).viewer)
+
+
+@query.field("serverInfo")
+def _server_info(*_: Any) -> dict[str, Any]:
+    return {"features": [{"name": n, "isEnabled": True} for n in FEATURES], "latestLocalVersionInfo": None}
+
+
+@query.field("project")
+def _project(_: Any, info: Any, name: str, entityName: str | None = None) -> dict[str, Any] | None:
+    c = ctx(info)
+    row = entities.find_project(c.db.read(), entityName or c.viewer, name)
+    return None if row is None else objects.project(row, c.viewer)
+
+
+@query.field("entity")
+def _entity(_: Any, info: Any, name: str) -> dict[str, Any] | None:
+    row = entities.find_entity(ctx(info).db.read(), name)
+    return None if row is None else objects.entity(row)
+
+
+@query.field("models")
+def _models(_: Any, info: Any, entityName: str | None = None, first: int | None = None,
+            after: str | None = None) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    ent = entities.get_entity(conn, entityName or c.viewer)
+    return page(entities.projects_of(conn, ent["id"]), first, after, lambda r: objects.project(r, c.viewer))
+
+
+@user_type.field("teams")
+def _teams(_: Any, info: Any, first: int | None = None) -> dict[str, Any]:
+    rows = ctx(info).db.read().execute("SELECT * FROM entities ORDER BY id").fetchall()
+    return {"edges": [{"node": objects.entity(r)} for r in rows[: first or None]]}
+
+
+@user_type.field("projects")
+def _user_projects(_: Any, info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    c = ctx(info)
+    rows = c.db.read().execute(
+        "SELECT p.*, e.name AS entity_name FROM projects p JOIN entities e ON e.id = p.entity_id ORDER BY p.id"
+    ).fetchall()
+    return page(rows, first, after, lambda r: objects.project(r, c.viewer))
+
+
+@entity_type.field("integrations")
+def _integrations(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    rows = integrations.integrations_of(ctx(info).db.read(), obj["_row"]["id"])
+    return page(rows, first, after, integrations.integration_json)
+
+
+@entity_type.field("triggers")
+def _entity_triggers(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None,
+                     order: str | None = None, filters: Any = None) -> dict[str, Any]:
+    conn = ctx(info).db.read()
+    rows = triggers.of_entity(conn, obj["_row"]["id"], filters)
+    return page(rows, first, after, lambda r: objects.trigger(conn, r))
+
+
+@entity_type.field("projects")
+def _entity_projects(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    c = ctx(info)
+    return page(entities.projects_of(c.db.read(), obj["_row"]["id"]), first, after,
+                lambda r: objects.project(r, c.viewer))
+
+
+@project_type.field("entity")
+def _project_entity(obj: dict[str, Any], info: Any) -> dict[str, Any]:
+    return objects.entity(entities.get_entity(ctx(info).db.read(), obj["entityName"]))
+
+
+@project_type.field("runCount")
+def _run_count(obj: dict[str, Any], info: Any, filters: Any = None) -> int:
+    return len(runs.list_runs(ctx(info).db.read(), obj["_row"]["id"], filters, None))
+
+
+@project_type.field("runs")
+def _runs(obj: dict[str, Any], info: Any, filters: Any = None, after: str | None = None,
+          first: int | None = None, order: str | None = None) -> dict[str, Any]:
+    rows = runs.list_runs(ctx(info).db.read(), obj["_row"]["id"], filters, order)
+    return page(rows, first, after, objects.run)
+
+
+@project_type.field("run")
+def _run(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    row = runs.get_run(ctx(info).db.read(), obj["_row"]["id"], name)
+    return None if row is None else objects.run(row)
+
+
+@project_type.field("triggers")
+def _project_triggers(obj: dict[str, Any], info: Any) -> list[dict[str, Any]]:
+    conn = ctx(info).db.read()
+    return [objects.trigger(conn, r) for r in triggers.of_project(conn, obj["_row"]["id"])]
+
+
+@project_type.field("artifactCollections")
+def _collections(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+    from ..store.ids import encode
+
+    rows = ctx(info).db.read().execute(
+        "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id", (obj["_row"]["id"],)
+    ).fetchall()
+
+    def shape(r: Any) -> dict[str, Any]:
+        kind = "ArtifactSequence" if r["kind"] == "sequence" else "ArtifactPortfolio"
+        return {"__typename": kind, "id": encode(kind, r["id"]), "name": r["name"],
+                "description": r["description"], "createdAt": r["created_at"],
+                "tags": orjson.loads(r["tags"])}
+
+    return page(rows, first, after, shape)
+
+
+@run_type.field("user")
+def _run_user(_: Any, info: Any) -> dict[str, Any]:
+    return objects.user(ctx(info).viewer)
+
+
+@run_type.field("historyKeys")
+def _history_keys(obj: dict[str, Any], info: Any) -> Any:
+    return history.history_keys(ctx(info).db.read(), obj["_row"])
+
+
+@run_type.field("sampledHistory")
+def _sampled_history(obj: dict[str, Any], info: Any, specs: list[Any]) -> list[Any]:
+    return objects.sampled_history(ctx(info).db.read(), obj["_row"], specs)
+
+
+@run_type.field("history")
+def _history(obj: dict[str, Any], info: Any, samples: int | None = None, minStep: int | None = None,
+             maxStep: int | None = None) -> list[str]:
+    return history.full_rows(ctx(info).db.read(), obj["_row"]["id"], minStep, maxStep, samples)
+
+
+@run_type.field("parquetHistory")
+def _parquet_history(*_: Any, **__: Any) -> dict[str, Any]:
+    # No parquet export: an empty answer makes wandb-core page through sampledHistory.
+    return {"parquetUrls": [], "liveData": []}
+
+
+# ---------------------------------------------------------------------------- mutations
+
+
+@mutation.field("createFilterTrigger")
+def _create_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row = triggers.create(conn, input)
+        return {"trigger": objects.trigger(conn, row)}
+
+
+@mutation.field("updateFilterTrigger")
+def _update_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row = triggers.update(conn, input)
+        return {"trigger": objects.trigger(conn, row)}
+
+
+@mutation.field("deleteTrigger")
+def _delete_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        triggers.delete(conn, input["triggerID"])
+    return {"success": True}
+
+
+@mutation.field("upsertModel")
+def _upsert_model(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    if not input.get("name"):
+        raise Invalid("name: the project name is required")
+    with c.db.write() as conn:
+        row, inserted = entities.ensure_project(
+            conn, input.get("entityName") or c.viewer, input["name"], input.get("description")
+        )
+        shaped = objects.project(row, c.viewer)
+    return {"model": shaped, "project": shaped, "inserted": inserted}
+
+
+@mutation.field("upsertBucket")
+def _upsert_bucket(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row, inserted = runs.upsert_run(conn, input, c.viewer)
+        project = entities.project_by_id(conn, row["project_id"])
+    bucket = objects.run(row)
+    assert project is not None
+    bucket["project"] = {
+        "id": objects.encode("Project", project["id"]),
+        "name": project["name"],
+        "entity": {"id": objects.encode("Entity", project["entity_id"]), "name": project["entity_name"]},
+    }
+    return {"bucket": bucket, "inserted": inserted}
+
+
+@mutation.field("createTeam")
+def _create_team(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        return {"entity": objects.entity(entities.ensure_entity(conn, input["teamName"]))}
+
+
+@mutation.field("insertSecret")
+def _insert_secret(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        integrations.insert_secret(conn, input["entityName"], input["secretName"], input["secretValue"])
+    return {"success": True}
+
+
+@mutation.field("createGenericWebhookIntegration")
+def _create_webhook(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        return {"integration": integrations.integration_json(integrations.create_webhook(conn, input))}
+
+
+@mutation.field("createSlackIntegration")
+def _create_slack(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        return {"integration": integrations.integration_json(integrations.create_slack(conn, input))}
+
+
+@mutation.field("deleteIntegration")
+def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    _, number = decode(input["id"], "Integration")
+    with ctx(info).db.write() as conn:
+        used = conn.execute("SELECT name FROM triggers WHERE integration_id = ?", (number,)).fetchone()
+        if used is not None:
+            raise Invalid(f"id: automation {used['name']!r} uses this integration; delete it first")
+        if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
+            raise NotFound(f"id: integration {input['id']!r} not found")
+    return {"success": True}
+
+
+def build_schema() -> GraphQLSchema:
+    sdl = (Path(__file__).parent.parent / "schema.graphql").read_text()
+    return make_executable_schema(
+        sdl, query, mutation, user_type, entity_type, project_type, run_type, json_string,
+        *unions, *interfaces,
+    )

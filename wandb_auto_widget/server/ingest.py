@@ -1,0 +1,69 @@
+"""Ingestion through W&B's file_stream endpoint: history lines, summary and run completion.
+
+This is the one path by which history enters the store, whether it comes from this
+package's Api or from the wandb SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .errors import Invalid, NotFound
+from .store import entities, history, runs
+from .store.db import Database, now
+
+HISTORY, SUMMARY = "wandb-history.jsonl", "wandb-summary.json"
+
+
+def file_stream(db: Database, entity: str, project: str, run_name: str, body: Any) -> dict[str, Any]:
+    """Apply one file_stream POST; return the response W&B's clients expect."""
+    if not isinstance(body, dict):
+        raise Invalid("body: must be a JSON object like {\"files\": {...}}")
+    files = body.get("files") or {}
+    if not isinstance(files, dict):
+        raise Invalid("files: must be an object keyed by file name")
+    with db.write() as conn:
+        proj = entities.find_project(conn, entity, project)
+        run = None if proj is None else runs.get_run(conn, proj["id"], run_name)
+        if run is None:
+            raise NotFound(f"run {entity}/{project}/{run_name} not found; create it with upsertBucket")
+        chunk = files.get(HISTORY)
+        if chunk is not None:
+            offset, content = _chunk(chunk, HISTORY)
+            history.append_lines(conn, run, offset, content)
+        summary = files.get(SUMMARY)
+        if summary is not None:
+            _, content = _chunk(summary, SUMMARY)
+            if content:
+                try:
+                    parsed = orjson.loads(content[-1])
+                except orjson.JSONDecodeError:
+                    raise Invalid(f"files.{SUMMARY}: not a JSON line") from None
+                if not isinstance(parsed, dict):
+                    raise Invalid(f"files.{SUMMARY}: must be a JSON object")
+                conn.execute("UPDATE runs SET summary = ? WHERE id = ?",
+                             (orjson.dumps(parsed).decode(), run["id"]))
+        state_update = ""
+        params: list[Any] = [now()]
+        if body.get("complete"):
+            code = body.get("exitcode")
+            if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+                raise Invalid("exitcode: must be an integer")
+            state_update = ", state = ?, exit_code = ?"
+            params += ["finished" if not code else "failed", code]
+        conn.execute(f"UPDATE runs SET heartbeat_at = ?{state_update} WHERE id = ?", (*params, run["id"]))
+        stopped = bool(conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (run["id"],)).fetchone()[0])
+    return {"stopped": True} if stopped else {"exitcode": None, "limits": {}}
+
+
+def _chunk(chunk: Any, name: str) -> tuple[int, list[str]]:
+    if not isinstance(chunk, dict):
+        raise Invalid(f"files.{name}: must be {{\"offset\": n, \"content\": [lines]}}")
+    offset, content = chunk.get("offset", 0), chunk.get("content", [])
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise Invalid(f"files.{name}.offset: must be an integer >= 0")
+    if not isinstance(content, list) or not all(isinstance(line, str) for line in content):
+        raise Invalid(f"files.{name}.content: must be a list of JSON strings, one per line")
+    return offset, content

@@ -1,0 +1,110 @@
+"""``LocalServer``: the embedded server in a background thread, for notebooks and tests."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from .app import create_app
+from .store.db import Database
+
+if TYPE_CHECKING:
+    from ..api import Api
+
+DEFAULT_ENTITY = "local"
+
+
+def default_db_path() -> Path:
+    """The persistent default database under the user's data directory."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("wandb-auto-widget")) / "local.db"
+
+
+class LocalServer:
+    """A W&B-compatible server on loopback, backed by a SQLite file.
+
+    ``db=None`` uses a fresh temporary file; pass a path to keep data. ``api_key=None``
+    generates a random key. Use as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with LocalServer() as server:
+            api = server.api            # an Api connected to it
+            print(server.base_url)      # e.g. http://127.0.0.1:50123
+    """
+
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        api_key: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        entity: str = DEFAULT_ENTITY,
+    ) -> None:
+        if db is None:
+            import tempfile
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="wandb-auto-widget-")
+            db = Path(self._tmp.name) / "local.db"
+        self.db_path = Path(db)
+        self.api_key = api_key or secrets.token_hex(20)
+        self.entity = entity
+        self._host, self._port = host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._db: Database | None = None
+        self.base_url = ""
+
+    def start(self) -> LocalServer:
+        """Start serving; returns once the server accepts connections."""
+        self._db = Database(self.db_path)
+        app = create_app(self._db, self.api_key, self.entity)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="wandb-auto-widget-server",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the local server failed to start; see the log above")
+            time.sleep(0.01)
+        self.base_url = f"http://{self._host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the database."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=30)
+        if self._db is not None:
+            self._db.close()
+        self._server = self._thread = self._db = None
+
+    @property
+    def api(self) -> Api:
+        """An :class:`~wandb_auto_widget.Api` connected to this server."""
+        from ..api import Api
+
+        return Api(base_url=self.base_url, api_key=self.api_key)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,255 @@
+"""Run history: appended from file_stream lines, read back by key or as whole rows."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from ..errors import Invalid
+
+SPECIAL = ("_step", "_timestamp")
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not value.get("_type"):  # media dicts stay whole
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, value
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "nil"
+    if isinstance(value, dict):
+        return str(value.get("_type", "map"))
+    return "list"
+
+
+class _KeyCache:
+    """metric key name -> id, creating ids as needed (within the caller's transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.ids: dict[str, int] = {}
+
+    def __call__(self, name: str) -> int:
+        key_id = self.ids.get(name)
+        if key_id is None:
+            self.conn.execute("INSERT OR IGNORE INTO metric_keys(name) VALUES (?)", (name,))
+            key_id = self.conn.execute(
+                "SELECT id FROM metric_keys WHERE name = ?", (name,)
+            ).fetchone()[0]
+            self.ids[name] = key_id
+        return key_id
+
+
+def append_lines(
+    conn: sqlite3.Connection, run: sqlite3.Row, offset: int, lines: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Append file_stream history lines at ``offset``; return the rows that were accepted.
+
+    ``offset`` counts lines. Lines below the run's line count were already received and are
+    skipped (replays are idempotent); an offset beyond it leaves a gap and is rejected.
+    Rows whose ``_step`` does not increase are counted but not stored, as wandb does.
+    """
+    count = run["history_line_count"]
+    if offset > count:
+        raise Invalid(
+            f"offset: {offset} is past the {count} history lines received; resend from {count}"
+        )
+    fresh = lines[count - offset :]
+    if not fresh:
+        return []
+    parsed: list[dict[str, Any]] = []
+    for i, line in enumerate(fresh):
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise Invalid(f"content[{count - offset + i}]: not a JSON line") from None
+        if not isinstance(row, dict):
+            raise Invalid(f"content[{count - offset + i}]: a history line must be a JSON object")
+        step = row.get("_step")
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise Invalid(f"content[{count - offset + i}]: '_step' must be an integer")
+        parsed.append(row)
+
+    keys = _KeyCache(conn)
+    last_step = run["last_step"]
+    history_rows: list[tuple[int, int, str]] = []
+    values: list[tuple[int, int, int, float | None, float]] = []
+    key_counts: dict[tuple[int, str], int] = {}
+    accepted = []
+    run_id = run["id"]
+    for row, line in zip(parsed, fresh, strict=True):
+        step = row["_step"]
+        if last_step is not None and step <= last_step:
+            continue
+        last_step = step
+        accepted.append(row)
+        history_rows.append((run_id, step, line))
+        ts = row.get("_timestamp")
+        ts = float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else None
+        for name, value in _flatten(row):
+            kind = _type_of(value)
+            key_id = keys(name)
+            key_counts[(key_id, kind)] = key_counts.get((key_id, kind), 0) + 1
+            if kind == "number" and name not in SPECIAL and math.isfinite(value):
+                values.append((run_id, key_id, step, ts, float(value)))
+    conn.executemany("INSERT INTO history(run_id, step, row) VALUES (?, ?, ?)", history_rows)
+    conn.executemany(
+        "INSERT INTO history_values(run_id, key_id, step, ts, value) VALUES (?, ?, ?, ?, ?)",
+        values,
+    )
+    conn.executemany(
+        "INSERT INTO run_keys(run_id, key_id, type, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(run_id, key_id, type) DO UPDATE SET count = count + excluded.count",
+        [(run_id, key_id, kind, n) for (key_id, kind), n in key_counts.items()],
+    )
+    summary = orjson.loads(run["summary"])
+    for row in accepted:
+        summary.update(row)
+    conn.execute(
+        "UPDATE runs SET history_line_count = ?, last_step = ?, summary = ? WHERE id = ?",
+        (count + len(fresh), last_step, orjson.dumps(summary).decode(), run_id),
+    )
+    return accepted
+
+
+def history_keys(conn: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any] | None:
+    """W&B's ``historyKeys`` object: ``{"lastStep": n, "keys": {name: {"typeCounts": [...]}}}``."""
+    if run["last_step"] is None:
+        return None
+    keys: dict[str, Any] = {}
+    for name, kind, count in conn.execute(
+        "SELECT k.name, rk.type, rk.count FROM run_keys rk JOIN metric_keys k ON k.id = rk.key_id "
+        "WHERE rk.run_id = ? ORDER BY k.name",
+        (run["id"],),
+    ):
+        keys.setdefault(name, {"typeCounts": []})["typeCounts"].append({"type": kind, "count": count})
+    return {"lastStep": run["last_step"], "keys": keys}
+
+
+def _numeric_only(conn: sqlite3.Connection, run_id: int, names: Sequence[str]) -> dict[str, int] | None:
+    """Key ids if every key is logged only as numbers in this run; else None."""
+    ids: dict[str, int] = {}
+    for name in names:
+        kinds = conn.execute(
+            "SELECT rk.key_id, rk.type FROM run_keys rk JOIN metric_keys k ON k.id = rk.key_id "
+            "WHERE rk.run_id = ? AND k.name = ?",
+            (run_id, name),
+        ).fetchall()
+        if not kinds:
+            ids[name] = -1  # never logged: no rows can have it
+        elif any(kind != "number" for _, kind in kinds):
+            return None
+        else:
+            ids[name] = kinds[0][0]
+    return ids
+
+
+def key_rows(
+    conn: sqlite3.Connection,
+    run_id: int,
+    keys: Sequence[str],
+    min_step: int | None,
+    max_step: int | None,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """Rows that have every key in ``keys``, each with only those keys (plus ``_step``).
+
+    ``max_step`` is inclusive. ``limit`` caps the number of rows, taken evenly across the
+    range (W&B's sampling); None returns all of them.
+    """
+    wanted = [k for k in dict.fromkeys(keys) if k not in SPECIAL]
+    lo = -(2**63) if min_step is None else min_step
+    hi = 2**63 - 1 if max_step is None else max_step
+    ids = _numeric_only(conn, run_id, wanted) if wanted else None
+    if wanted and ids is not None:
+        rows = _rows_from_values(conn, run_id, wanted, ids, lo, hi, "_timestamp" in keys)
+    else:
+        rows = _rows_from_json(conn, run_id, keys, lo, hi)
+    return _sample(rows, limit)
+
+
+def _rows_from_values(
+    conn: sqlite3.Connection,
+    run_id: int,
+    names: list[str],
+    ids: dict[str, int],
+    lo: int,
+    hi: int,
+    with_ts: bool,
+) -> list[dict[str, Any]]:
+    first, *others = names
+    query = (
+        "SELECT step, ts, value FROM history_values "
+        "WHERE run_id = ? AND key_id = ? AND step BETWEEN ? AND ? ORDER BY step"
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    for step, ts, value in conn.execute(query, (run_id, ids[first], lo, hi)):
+        row: dict[str, Any] = {"_step": step, first: value}
+        if with_ts:
+            row["_timestamp"] = ts
+        rows[step] = row
+    for name in others:
+        present = {}
+        for step, _, value in conn.execute(query, (run_id, ids[name], lo, hi)):
+            if step in rows:
+                rows[step][name] = value
+                present[step] = rows[step]
+        rows = present
+    return list(rows.values())
+
+
+def _rows_from_json(
+    conn: sqlite3.Connection, run_id: int, keys: Sequence[str], lo: int, hi: int
+) -> list[dict[str, Any]]:
+    out = []
+    for (text,) in conn.execute(
+        "SELECT row FROM history WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step",
+        (run_id, lo, hi),
+    ):
+        flat = dict(_flatten(orjson.loads(text)))
+        if all(k in flat for k in keys):
+            out.append({k: flat[k] for k in dict.fromkeys(["_step", *keys])})
+    return out
+
+
+def full_rows(
+    conn: sqlite3.Connection, run_id: int, min_step: int | None, max_step: int | None, limit: int | None
+) -> list[str]:
+    """Whole rows as JSON strings; ``max_step`` is exclusive here, as in W&B's ``history``."""
+    lo = -(2**63) if min_step is None else min_step
+    hi = 2**63 - 1 if max_step is None else max_step - 1
+    rows = [
+        text
+        for (text,) in conn.execute(
+            "SELECT row FROM history WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step",
+            (run_id, lo, hi),
+        )
+    ]
+    return _sample(rows, limit)
+
+
+def _sample(rows: list[Any], limit: int | None) -> list[Any]:
+    if limit is None or len(rows) <= limit:
+        return rows
+    if limit <= 0:
+        return []
+    if limit == 1:
+        return rows[-1:]
+    # Evenly spaced, always keeping the first and the last row.
+    step = (len(rows) - 1) / (limit - 1)
+    return [rows[round(i * step)] for i in range(limit)]

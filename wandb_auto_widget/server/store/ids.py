@@ -1,0 +1,24 @@
+"""GraphQL ids as W&B makes them: base64 of ``"<Type>:<number>"``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ..errors import Invalid
+
+
+def encode(kind: str, number: int) -> str:
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+
+
+def decode(gql_id: str, *kinds: str, field: str = "id") -> tuple[str, int]:
+    """Split an id into (type, number); ``kinds`` restricts the accepted types."""
+    try:
+        kind, _, number = base64.b64decode(gql_id, validate=True).decode().partition(":")
+        value = int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Invalid(f"{field}: {gql_id!r} is not an id this server issued") from None
+    if kinds and kind not in kinds:
+        raise Invalid(f"{field}: expected the id of a {' or '.join(kinds)}, got a {kind} id")
+    return kind, value

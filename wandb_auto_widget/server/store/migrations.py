@@ -1,0 +1,147 @@
+"""Schema migrations, applied in order; ``PRAGMA user_version`` records the last one applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: entities, projects, runs and their history
+    """
+    CREATE TABLE entities (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        entity_type TEXT NOT NULL DEFAULT 'team' CHECK (entity_type IN ('team', 'organization')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (entity_id, name)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        display_name TEXT,
+        state TEXT NOT NULL DEFAULT 'running',
+        config TEXT NOT NULL DEFAULT '{}',
+        summary TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        group_name TEXT,
+        job_type TEXT,
+        notes TEXT,
+        description TEXT,
+        exit_code INTEGER,
+        history_line_count INTEGER NOT NULL DEFAULT 0,
+        last_step INTEGER,
+        stop_requested INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    CREATE TABLE history (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        row TEXT NOT NULL,
+        PRIMARY KEY (run_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE metric_keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    -- One numeric value per (run, key, step), with the row's _timestamp beside it, so that
+    -- fetching one metric is a single index range scan.
+    CREATE TABLE history_values (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+        step INTEGER NOT NULL,
+        ts REAL,
+        value REAL NOT NULL,
+        PRIMARY KEY (run_id, key_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_keys (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+        type TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key_id, type)
+    ) WITHOUT ROWID;
+    """,
+    # 2: secrets, integrations and automations (W&B calls them triggers)
+    """
+    CREATE TABLE secrets (
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (entity_id, name)
+    );
+    CREATE TABLE integrations (
+        id INTEGER PRIMARY KEY,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('slack', 'webhook')),
+        name TEXT NOT NULL,
+        team_name TEXT,
+        channel_name TEXT,
+        url TEXT NOT NULL,
+        secret_ref TEXT,
+        access_token_ref TEXT,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        UNIQUE (entity_id, kind, name)
+    );
+    CREATE TABLE triggers (
+        id INTEGER PRIMARY KEY,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        enabled INTEGER NOT NULL,
+        scope_type TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        event_filter TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        action_config TEXT NOT NULL,
+        integration_id INTEGER REFERENCES integrations(id) ON DELETE RESTRICT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT,
+        UNIQUE (entity_id, name)
+    );
+    """,
+    # 3: artifacts: collections (sequences and registry portfolios), versions, aliases, tags
+    """
+    CREATE TABLE artifact_collections (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type_name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('sequence', 'portfolio')),
+        description TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        sequence_id INTEGER NOT NULL REFERENCES artifact_collections(id) ON DELETE CASCADE,
+        version_index INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'COMMITTED',
+        created_by_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (sequence_id, version_index)
+    );
+    CREATE TABLE artifact_memberships (
+        collection_id INTEGER NOT NULL REFERENCES artifact_collections(id) ON DELETE CASCADE,
+        artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        version_index INTEGER NOT NULL,
+        PRIMARY KEY (collection_id, artifact_id),
+        UNIQUE (collection_id, version_index)
+    );
+    CREATE TABLE artifact_aliases (
+        collection_id INTEGER NOT NULL REFERENCES artifact_collections(id) ON DELETE CASCADE,
+        alias TEXT NOT NULL,
+        artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        PRIMARY KEY (collection_id, alias)
+    );
+    """,
+]

@@ -1,0 +1,216 @@
+"""Automations (W&B's triggers): validated with the domain model, stored, read back as W&B does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from ...automations import Automation
+from ...automations.automations import saved_trigger
+from ..errors import Conflict, Invalid, NotFound
+from .db import now
+from .entities import project_by_id
+from .ids import decode, encode
+from .integrations import get_integration, integration_json
+
+_ACTION_KEYS = {
+    "NOTIFICATION": "notificationActionInput",
+    "GENERIC_WEBHOOK": "genericWebhookActionInput",
+    "NO_OP": "noOpActionInput",
+}
+_INTEGRATION_KIND = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}
+
+
+def describe(exc: ValidationError) -> str:
+    """A pydantic error as 'field: problem' lines."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        parts.append(f"{loc or 'input'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def scope_json(conn: sqlite3.Connection, scope_type: str, scope_id: str) -> tuple[dict[str, Any], int]:
+    """The GraphQL scope object for a trigger, and the id of the entity that owns it."""
+    if scope_type == "PROJECT":
+        _, number = decode(scope_id, "Project", field="scopeID")
+        project = project_by_id(conn, number)
+        if project is None:
+            raise NotFound(f"scopeID: project {scope_id!r} not found")
+        return {"__typename": "Project", "id": scope_id, "name": project["name"]}, project["entity_id"]
+    if scope_type == "ARTIFACT_COLLECTION":
+        kind, number = decode(scope_id, "ArtifactSequence", "ArtifactPortfolio", "ArtifactCollection",
+                              field="scopeID")
+        row = conn.execute(
+            "SELECT c.*, p.entity_id FROM artifact_collections c JOIN projects p ON p.id = c.project_id "
+            "WHERE c.id = ?",
+            (number,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"scopeID: artifact collection {scope_id!r} not found")
+        typename = "ArtifactSequence" if row["kind"] == "sequence" else "ArtifactPortfolio"
+        return {"__typename": typename, "id": scope_id, "name": row["name"]}, row["entity_id"]
+    if scope_type == "ENTITY":
+        _, number = decode(scope_id, "Entity", field="scopeID")
+        row = conn.execute("SELECT * FROM entities WHERE id = ?", (number,)).fetchone()
+        if row is None:
+            raise NotFound(f"scopeID: entity {scope_id!r} not found")
+        return (
+            {"__typename": "Entity", "id": scope_id, "name": row["name"], "entityType": row["entity_type"]},
+            row["id"],
+        )
+    raise Invalid(f"scopeType: {scope_type!r} must be PROJECT, ARTIFACT_COLLECTION or ENTITY")
+
+
+def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]:
+    """Check a Create/UpdateFilterTriggerInput; return what to store."""
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise Invalid("name: required, 1 to 255 characters")
+    action_type = data.get("triggeredActionType")
+    key = _ACTION_KEYS.get(str(action_type))
+    if key is None:
+        raise Invalid(f"triggeredActionType: {action_type!r} must be one of {', '.join(_ACTION_KEYS)}")
+    config = data.get("triggeredActionConfig") or {}
+    if not isinstance(config, dict) or set(config) != {key}:
+        raise Invalid(f"triggeredActionConfig: a {action_type} action needs exactly {{{key!r}: ...}}")
+    scope, entity_id = scope_json(conn, str(data.get("scopeType")), str(data.get("scopeID")))
+    integration = None
+    if action_type in _INTEGRATION_KIND:
+        row = get_integration(conn, str(config[key].get("integrationID")),
+                              field=f"triggeredActionConfig.{key}.integrationID")
+        if row["kind"] != _INTEGRATION_KIND[action_type] or row["entity_id"] != entity_id:
+            raise Invalid(
+                f"triggeredActionConfig.{key}.integrationID: not a "
+                f"{_INTEGRATION_KIND[action_type]} integration of this automation's entity"
+            )
+        integration = integration_json(row)
+    create_input = {k: data.get(k) for k in (
+        "name", "description", "enabled", "eventFilter", "scopeID", "scopeType",
+        "triggeredActionConfig", "triggeredActionType", "triggeringEventType")}
+    create_input["enabled"] = True if data.get("enabled") is None else bool(data["enabled"])
+    trigger = saved_trigger(create_input, id="VHJpZ2dlcjow", created_at=datetime.now(),
+                            scope=scope, integration=integration)
+    try:
+        parsed = Automation.from_graphql(trigger)
+        parsed.to_input_event()  # the event must also be re-creatable (scope fits event)
+    except ValidationError as exc:
+        raise Invalid(describe(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"eventFilter: {exc}") from None
+    if parsed.event.event_type.value != str(data.get("triggeringEventType")):
+        raise Invalid(
+            f"triggeringEventType: {data.get('triggeringEventType')!r} does not match the "
+            f"eventFilter, which describes a {parsed.event.event_type.value} event"
+        )
+    return {
+        "entity_id": entity_id,
+        "name": name,
+        "description": data.get("description"),
+        "enabled": 1 if create_input["enabled"] else 0,
+        "scope_type": data["scopeType"],
+        "scope_id": data["scopeID"],
+        "event_type": data["triggeringEventType"],
+        "event_filter": data["eventFilter"],
+        "action_type": action_type,
+        "action_config": json.dumps(config),
+        "integration_id": None if integration is None else decode(integration["id"])[1],
+    }
+
+
+def create(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:
+    values = _validated(conn, data)
+    values["created_at"] = now()
+    columns = ", ".join(values)
+    try:
+        cur = conn.execute(
+            f"INSERT INTO triggers({columns}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(
+            f"Automation {data['name']!r} exists. Unable to create another with the same name."
+        ) from None
+    return get(conn, cur.lastrowid or 0)
+
+
+def update(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:
+    _, number = decode(str(data.get("id")), "Trigger", field="id")
+    get(conn, number)
+    values = _validated(conn, data)
+    values["updated_at"] = now()
+    try:
+        conn.execute(
+            f"UPDATE triggers SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
+            (*values.values(), number),
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"name: another automation is already named {data['name']!r}") from None
+    return get(conn, number)
+
+
+def delete(conn: sqlite3.Connection, gql_id: str) -> None:
+    _, number = decode(gql_id, "Trigger", field="triggerID")
+    if conn.execute("DELETE FROM triggers WHERE id = ?", (number,)).rowcount == 0:
+        raise NotFound(f"triggerID: automation {gql_id!r} not found")
+
+
+def get(conn: sqlite3.Connection, number: int) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM triggers WHERE id = ?", (number,)).fetchone()
+    if row is None:
+        raise NotFound(f"Automation {encode('Trigger', number)!r} not found. Unable to edit it.")
+    return row  # type: ignore[no-any-return]
+
+
+def of_entity(conn: sqlite3.Connection, entity_id: int, filters: Any = None) -> list[sqlite3.Row]:
+    if isinstance(filters, str):
+        try:
+            filters = orjson.loads(filters)
+        except orjson.JSONDecodeError:
+            raise Invalid("filters: must be a JSON object such as '{\"name\": \"my-automation\"}'") from None
+    rows = conn.execute("SELECT * FROM triggers WHERE entity_id = ? ORDER BY id", (entity_id,)).fetchall()
+    if isinstance(filters, dict) and "name" in filters:
+        rows = [r for r in rows if r["name"] == filters["name"]]
+    return rows
+
+
+def of_project(conn: sqlite3.Connection, project_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT * FROM triggers WHERE scope_type = 'PROJECT' AND scope_id = ? ORDER BY id",
+        (encode("Project", project_id),),
+    ).fetchall()
+
+
+def trigger_json(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    """The GraphQL ``Trigger`` object, as W&B returns it."""
+    scope, _ = scope_json(conn, row["scope_type"], row["scope_id"])
+    integration = None
+    if row["integration_id"] is not None:
+        found = conn.execute("SELECT * FROM integrations WHERE id = ?", (row["integration_id"],)).fetchone()
+        integration = integration_json(found)
+    create_input = {
+        "name": row["name"],
+        "description": row["description"],
+        "enabled": bool(row["enabled"]),
+        "eventFilter": row["event_filter"],
+        "triggeredActionConfig": json.loads(row["action_config"]),
+        "triggeredActionType": row["action_type"],
+        "triggeringEventType": row["event_type"],
+    }
+    return saved_trigger(
+        create_input,
+        id=encode("Trigger", row["id"]),
+        created_at=_parse_time(row["created_at"]),
+        updated_at=_parse_time(row["updated_at"]) if row["updated_at"] else None,
+        scope=scope,
+        integration=integration,
+    )
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -22,6 +22,10 @@ from .ingest import file_stream
 from .store.db import Database
 
 log = logging.getLogger("wandb_auto_widget.server")
+# ariadne logs every GraphQL error with a traceback; expected errors (bad input, not found,
+# conflicts) are answers, not failures. Unexpected ones are logged by _format_error.
+_ariadne_log = logging.getLogger("wandb_auto_widget.server.graphql")
+_ariadne_log.addFilter(lambda record: False)
 
 MAX_GRAPHQL_BYTES = 8 * 1024 * 1024
 MAX_FILE_STREAM_BYTES = 64 * 1024 * 1024
@@ -32,7 +36,9 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 def _error(message: str, status: int, code: str = "BAD_REQUEST") -> Response:
-    return _json({"errors": [{"message": message, "extensions": {"code": code}}], "data": None}, status)
+    return _json(
+        {"errors": [{"message": message, "extensions": {"code": code}}], "data": None}, status
+    )
 
 
 def _authorized(request: Request, api_key: str) -> bool:
@@ -57,7 +63,9 @@ async def _body(request: Request, limit: int) -> bytes | Response:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return _error(f"request body is larger than the {limit // (1024 * 1024)} MiB limit", 413)
+            return _error(
+                f"request body is larger than the {limit // (1024 * 1024)} MiB limit", 413
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -79,7 +87,9 @@ def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
 
 def _status(errors: list[GraphQLError]) -> int:
     """W&B's clients read 404 and 409 from the HTTP status of a failed mutation."""
-    statuses = [e.original_error.status for e in errors if isinstance(e.original_error, ServerError)]
+    statuses = [
+        e.original_error.status for e in errors if isinstance(e.original_error, ServerError)
+    ]
     return max(statuses, default=200)
 
 
@@ -98,7 +108,12 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
         if isinstance(payload, dict) and payload.get("operationName") == "":
             payload = {**payload, "operationName": None}  # wandb sends "" for pass-through queries
         success, result = graphql_sync(
-            schema, payload, context_value=context, error_formatter=formatter, debug=False
+            schema,
+            payload,
+            context_value=context,
+            error_formatter=formatter,
+            debug=False,
+            logger=_ariadne_log,
         )
         if not success:
             return 400, result
@@ -106,14 +121,18 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
 
     async def graphql(request: Request) -> Response:
         if not _authorized(request, api_key):
-            return _error("invalid or missing API key: send HTTP basic auth 'api:<key>'", 401, "UNAUTHENTICATED")
+            return _error(
+                "invalid or missing API key: send HTTP basic auth 'api:<key>'",
+                401,
+                "UNAUTHENTICATED",
+            )
         body = await _body(request, MAX_GRAPHQL_BYTES)
         if isinstance(body, Response):
             return body
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error("body: not JSON; send {\"query\": ..., \"variables\": {...}}", 400)
+            return _error('body: not JSON; send {"query": ..., "variables": {...}}', 400)
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
             return _error("query: a GraphQL document string is required", 400)
         status, result = await run_in_threadpool(execute, payload)
@@ -135,8 +154,13 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
             return _error("body: not JSON", 400)
         except ServerError as exc:
             status = 400 if isinstance(exc, Invalid) else exc.status
-            log.warning("file_stream %s/%s/%s rejected: %s", params["entity"], params["project"],
-                        params["run"], exc.message)
+            log.warning(
+                "file_stream %s/%s/%s rejected: %s",
+                params["entity"],
+                params["project"],
+                params["run"],
+                exc.message,
+            )
             return _error(exc.message, status, exc.code)
         return _json(result)
 

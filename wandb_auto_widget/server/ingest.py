@@ -17,10 +17,12 @@ from .store.db import Database, now
 HISTORY, SUMMARY = "wandb-history.jsonl", "wandb-summary.json"
 
 
-def file_stream(db: Database, entity: str, project: str, run_name: str, body: Any) -> dict[str, Any]:
+def file_stream(
+    db: Database, entity: str, project: str, run_name: str, body: Any
+) -> dict[str, Any]:
     """Apply one file_stream POST; return the response W&B's clients expect."""
     if not isinstance(body, dict):
-        raise Invalid("body: must be a JSON object like {\"files\": {...}}")
+        raise Invalid('body: must be a JSON object like {"files": {...}}')
     files = body.get("files") or {}
     if not isinstance(files, dict):
         raise Invalid("files: must be an object keyed by file name")
@@ -28,7 +30,9 @@ def file_stream(db: Database, entity: str, project: str, run_name: str, body: An
         proj = entities.find_project(conn, entity, project)
         run = None if proj is None else runs.get_run(conn, proj["id"], run_name)
         if run is None:
-            raise NotFound(f"run {entity}/{project}/{run_name} not found; create it with upsertBucket")
+            raise NotFound(
+                f"run {entity}/{project}/{run_name} not found; create it with upsertBucket"
+            )
         chunk = files.get(HISTORY)
         if chunk is not None:
             offset, content = _chunk(chunk, HISTORY)
@@ -43,8 +47,10 @@ def file_stream(db: Database, entity: str, project: str, run_name: str, body: An
                     raise Invalid(f"files.{SUMMARY}: not a JSON line") from None
                 if not isinstance(parsed, dict):
                     raise Invalid(f"files.{SUMMARY}: must be a JSON object")
-                conn.execute("UPDATE runs SET summary = ? WHERE id = ?",
-                             (orjson.dumps(parsed).decode(), run["id"]))
+                conn.execute(
+                    "UPDATE runs SET summary = ? WHERE id = ?",
+                    (orjson.dumps(parsed).decode(), run["id"]),
+                )
         state_update = ""
         params: list[Any] = [now()]
         if body.get("complete"):
@@ -53,14 +59,18 @@ def file_stream(db: Database, entity: str, project: str, run_name: str, body: An
                 raise Invalid("exitcode: must be an integer")
             state_update = ", state = ?, exit_code = ?"
             params += ["finished" if not code else "failed", code]
-        conn.execute(f"UPDATE runs SET heartbeat_at = ?{state_update} WHERE id = ?", (*params, run["id"]))
-        stopped = bool(conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (run["id"],)).fetchone()[0])
+        conn.execute(
+            f"UPDATE runs SET heartbeat_at = ?{state_update} WHERE id = ?", (*params, run["id"])
+        )
+        stopped = bool(
+            conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
+        )
     return {"stopped": True} if stopped else {"exitcode": None, "limits": {}}
 
 
 def _chunk(chunk: Any, name: str) -> tuple[int, list[str]]:
     if not isinstance(chunk, dict):
-        raise Invalid(f"files.{name}: must be {{\"offset\": n, \"content\": [lines]}}")
+        raise Invalid(f'files.{name}: must be {{"offset": n, "content": [lines]}}')
     offset, content = chunk.get("offset", 0), chunk.get("content", [])
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise Invalid(f"files.{name}.offset: must be an integer >= 0")

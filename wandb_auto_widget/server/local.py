@@ -73,7 +73,9 @@ class LocalServer:
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="wandb-auto-widget-server",
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="wandb-auto-widget-server",
             daemon=True,
         )
         self._thread.start()
@@ -105,6 +107,9 @@ class LocalServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -29,7 +29,9 @@ def ctx(info: Any) -> Context:
     return context
 
 
-def page(items: list[Any], first: int | None, after: str | None, wrap: Any = lambda x: x) -> dict[str, Any]:
+def page(
+    items: list[Any], first: int | None, after: str | None, wrap: Any = lambda x: x
+) -> dict[str, Any]:
     """A Relay connection over ``items``; cursors are positions, as W&B's are opaque strings."""
     start = 0
     if after:
@@ -49,5 +51,7 @@ def page(items: list[Any], first: int | None, after: str | None, wrap: Any = lam
             "startCursor": str(start),
             "hasPreviousPage": start > 0,
         },
-        "edges": [{"node": wrap(item), "cursor": str(start + i + 1)} for i, item in enumerate(chunk)],
+        "edges": [
+            {"node": wrap(item), "cursor": str(start + i + 1)} for i, item in enumerate(chunk)
+        ],
     }

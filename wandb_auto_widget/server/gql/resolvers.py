@@ -54,9 +54,7 @@ unions = [
     UnionType(name, _by_typename)
     for name in ("TriggerScope", "TriggeringCondition", "TriggeredAction")
 ]
-interfaces = [
-    InterfaceType(name, _by_typename) for name in ("Integration", "ArtifactCollection")
-]
+interfaces = [InterfaceType(name, _by_typename) for name in ("Integration", "ArtifactCollection")]
 
 # ---------------------------------------------------------------------------- queries
 
@@ -68,7 +66,10 @@ def _viewer(_: Any, info: Any) -> dict[str, Any]:
 
 @query.field("serverInfo")
 def _server_info(*_: Any) -> dict[str, Any]:
-    return {"features": [{"name": n, "isEnabled": True} for n in FEATURES], "latestLocalVersionInfo": None}
+    return {
+        "features": [{"name": n, "isEnabled": True} for n in FEATURES],
+        "latestLocalVersionInfo": None,
+    }
 
 
 @query.field("project")
@@ -85,12 +86,19 @@ def _entity(_: Any, info: Any, name: str) -> dict[str, Any] | None:
 
 
 @query.field("models")
-def _models(_: Any, info: Any, entityName: str | None = None, first: int | None = None,
-            after: str | None = None) -> dict[str, Any]:
+def _models(
+    _: Any,
+    info: Any,
+    entityName: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> dict[str, Any]:
     c = ctx(info)
     conn = c.db.read()
     ent = entities.get_entity(conn, entityName or c.viewer)
-    return page(entities.projects_of(conn, ent["id"]), first, after, lambda r: objects.project(r, c.viewer))
+    return page(
+        entities.projects_of(conn, ent["id"]), first, after, lambda r: objects.project(r, c.viewer)
+    )
 
 
 @user_type.field("teams")
@@ -100,33 +108,54 @@ def _teams(_: Any, info: Any, first: int | None = None) -> dict[str, Any]:
 
 
 @user_type.field("projects")
-def _user_projects(_: Any, info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+def _user_projects(
+    _: Any, info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     c = ctx(info)
-    rows = c.db.read().execute(
-        "SELECT p.*, e.name AS entity_name FROM projects p JOIN entities e ON e.id = p.entity_id ORDER BY p.id"
-    ).fetchall()
+    rows = (
+        c.db.read()
+        .execute(
+            "SELECT p.*, e.name AS entity_name FROM projects p "
+            "JOIN entities e ON e.id = p.entity_id ORDER BY p.id"
+        )
+        .fetchall()
+    )
     return page(rows, first, after, lambda r: objects.project(r, c.viewer))
 
 
 @entity_type.field("integrations")
-def _integrations(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+def _integrations(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     rows = integrations.integrations_of(ctx(info).db.read(), obj["_row"]["id"])
     return page(rows, first, after, integrations.integration_json)
 
 
 @entity_type.field("triggers")
-def _entity_triggers(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None,
-                     order: str | None = None, filters: Any = None) -> dict[str, Any]:
+def _entity_triggers(
+    obj: dict[str, Any],
+    info: Any,
+    first: int | None = None,
+    after: str | None = None,
+    order: str | None = None,
+    filters: Any = None,
+) -> dict[str, Any]:
     conn = ctx(info).db.read()
     rows = triggers.of_entity(conn, obj["_row"]["id"], filters)
     return page(rows, first, after, lambda r: objects.trigger(conn, r))
 
 
 @entity_type.field("projects")
-def _entity_projects(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+def _entity_projects(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     c = ctx(info)
-    return page(entities.projects_of(c.db.read(), obj["_row"]["id"]), first, after,
-                lambda r: objects.project(r, c.viewer))
+    return page(
+        entities.projects_of(c.db.read(), obj["_row"]["id"]),
+        first,
+        after,
+        lambda r: objects.project(r, c.viewer),
+    )
 
 
 @project_type.field("entity")
@@ -140,8 +169,14 @@ def _run_count(obj: dict[str, Any], info: Any, filters: Any = None) -> int:
 
 
 @project_type.field("runs")
-def _runs(obj: dict[str, Any], info: Any, filters: Any = None, after: str | None = None,
-          first: int | None = None, order: str | None = None) -> dict[str, Any]:
+def _runs(
+    obj: dict[str, Any],
+    info: Any,
+    filters: Any = None,
+    after: str | None = None,
+    first: int | None = None,
+    order: str | None = None,
+) -> dict[str, Any]:
     rows = runs.list_runs(ctx(info).db.read(), obj["_row"]["id"], filters, order)
     return page(rows, first, after, objects.run)
 
@@ -159,18 +194,31 @@ def _project_triggers(obj: dict[str, Any], info: Any) -> list[dict[str, Any]]:
 
 
 @project_type.field("artifactCollections")
-def _collections(obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None) -> dict[str, Any]:
+def _collections(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     from ..store.ids import encode
 
-    rows = ctx(info).db.read().execute(
-        "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id", (obj["_row"]["id"],)
-    ).fetchall()
+    rows = (
+        ctx(info)
+        .db.read()
+        .execute(
+            "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id",
+            (obj["_row"]["id"],),
+        )
+        .fetchall()
+    )
 
     def shape(r: Any) -> dict[str, Any]:
         kind = "ArtifactSequence" if r["kind"] == "sequence" else "ArtifactPortfolio"
-        return {"__typename": kind, "id": encode(kind, r["id"]), "name": r["name"],
-                "description": r["description"], "createdAt": r["created_at"],
-                "tags": orjson.loads(r["tags"])}
+        return {
+            "__typename": kind,
+            "id": encode(kind, r["id"]),
+            "name": r["name"],
+            "description": r["description"],
+            "createdAt": r["created_at"],
+            "tags": orjson.loads(r["tags"]),
+        }
 
     return page(rows, first, after, shape)
 
@@ -191,8 +239,13 @@ def _sampled_history(obj: dict[str, Any], info: Any, specs: list[Any]) -> list[A
 
 
 @run_type.field("history")
-def _history(obj: dict[str, Any], info: Any, samples: int | None = None, minStep: int | None = None,
-             maxStep: int | None = None) -> list[str]:
+def _history(
+    obj: dict[str, Any],
+    info: Any,
+    samples: int | None = None,
+    minStep: int | None = None,
+    maxStep: int | None = None,
+) -> list[str]:
     return history.full_rows(ctx(info).db.read(), obj["_row"]["id"], minStep, maxStep, samples)
 
 
@@ -247,13 +300,9 @@ def _upsert_bucket(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     with c.db.write() as conn:
         row, inserted = runs.upsert_run(conn, input, c.viewer)
         project = entities.project_by_id(conn, row["project_id"])
-    bucket = objects.run(row)
     assert project is not None
-    bucket["project"] = {
-        "id": objects.encode("Project", project["id"]),
-        "name": project["name"],
-        "entity": {"id": objects.encode("Entity", project["entity_id"]), "name": project["entity_name"]},
-    }
+    # The client adopts the project and entity names it gets back here.
+    bucket = {**objects.run(row), "project": objects.project(project, c.viewer)}
     return {"bucket": bucket, "inserted": inserted}
 
 
@@ -266,27 +315,35 @@ def _create_team(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 @mutation.field("insertSecret")
 def _insert_secret(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     with ctx(info).db.write() as conn:
-        integrations.insert_secret(conn, input["entityName"], input["secretName"], input["secretValue"])
+        integrations.insert_secret(
+            conn, input["entityName"], input["secretName"], input["secretValue"]
+        )
     return {"success": True}
 
 
 @mutation.field("createGenericWebhookIntegration")
 def _create_webhook(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     with ctx(info).db.write() as conn:
-        return {"integration": integrations.integration_json(integrations.create_webhook(conn, input))}
+        return {
+            "integration": integrations.integration_json(integrations.create_webhook(conn, input))
+        }
 
 
 @mutation.field("createSlackIntegration")
 def _create_slack(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     with ctx(info).db.write() as conn:
-        return {"integration": integrations.integration_json(integrations.create_slack(conn, input))}
+        return {
+            "integration": integrations.integration_json(integrations.create_slack(conn, input))
+        }
 
 
 @mutation.field("deleteIntegration")
 def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     _, number = decode(input["id"], "Integration")
     with ctx(info).db.write() as conn:
-        used = conn.execute("SELECT name FROM triggers WHERE integration_id = ?", (number,)).fetchone()
+        used = conn.execute(
+            "SELECT name FROM triggers WHERE integration_id = ?", (number,)
+        ).fetchone()
         if used is not None:
             raise Invalid(f"id: automation {used['name']!r} uses this integration; delete it first")
         if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
@@ -297,6 +354,14 @@ def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, A
 def build_schema() -> GraphQLSchema:
     sdl = (Path(__file__).parent.parent / "schema.graphql").read_text()
     return make_executable_schema(
-        sdl, query, mutation, user_type, entity_type, project_type, run_type, json_string,
-        *unions, *interfaces,
+        sdl,
+        query,
+        mutation,
+        user_type,
+        entity_type,
+        project_type,
+        run_type,
+        json_string,
+        *unions,
+        *interfaces,
     )

@@ -54,7 +54,9 @@ def ensure_project(
     return get_project(conn, entity, name), cur.rowcount > 0
 
 
-def find_project(conn: sqlite3.Connection, entity: str | None, name: str | None) -> sqlite3.Row | None:
+def find_project(
+    conn: sqlite3.Connection, entity: str | None, name: str | None
+) -> sqlite3.Row | None:
     return conn.execute(  # type: ignore[no-any-return]
         "SELECT p.*, e.name AS entity_name FROM projects p JOIN entities e ON e.id = p.entity_id "
         "WHERE e.name = ? AND p.name = ?",

@@ -137,11 +137,15 @@ def history_keys(conn: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any] |
         "WHERE rk.run_id = ? ORDER BY k.name",
         (run["id"],),
     ):
-        keys.setdefault(name, {"typeCounts": []})["typeCounts"].append({"type": kind, "count": count})
+        keys.setdefault(name, {"typeCounts": []})["typeCounts"].append(
+            {"type": kind, "count": count}
+        )
     return {"lastStep": run["last_step"], "keys": keys}
 
 
-def _numeric_only(conn: sqlite3.Connection, run_id: int, names: Sequence[str]) -> dict[str, int] | None:
+def _numeric_only(
+    conn: sqlite3.Connection, run_id: int, names: Sequence[str]
+) -> dict[str, int] | None:
     """Key ids if every key is logged only as numbers in this run; else None."""
     ids: dict[str, int] = {}
     for name in names:
@@ -228,7 +232,11 @@ def _rows_from_json(
 
 
 def full_rows(
-    conn: sqlite3.Connection, run_id: int, min_step: int | None, max_step: int | None, limit: int | None
+    conn: sqlite3.Connection,
+    run_id: int,
+    min_step: int | None,
+    max_step: int | None,
+    limit: int | None,
 ) -> list[str]:
     """Whole rows as JSON strings; ``max_step`` is exclusive here, as in W&B's ``history``."""
     lo = -(2**63) if min_step is None else min_step

@@ -25,7 +25,9 @@ def _check_url(url: Any, field: str) -> str:
 def insert_secret(conn: sqlite3.Connection, entity: str, name: str, value: str) -> None:
     ent = get_entity(conn, entity)
     if not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-        raise Invalid(f"secretName: {name!r} must be letters, digits and '_', not starting with a digit")
+        raise Invalid(
+            f"secretName: {name!r} must be letters, digits and '_', not starting with a digit"
+        )
     conn.execute(
         "INSERT INTO secrets(entity_id, name, value) VALUES (?, ?, ?) "
         "ON CONFLICT(entity_id, name) DO UPDATE SET value = excluded.value",
@@ -48,14 +50,24 @@ def create_webhook(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Ro
     name = data.get("name") or ""
     if len(name) > 64 or not WEBHOOK_NAME.match(name):
         raise Invalid(
-            f"name: {name!r} must be at most 64 letters, digits, '-' or '_', words separated by spaces"
+            f"name: {name!r} must be at most 64 letters, digits, '-' or '_',"
+            " in words separated by spaces"
         )
     url = _check_url(data.get("urlEndpoint"), "urlEndpoint")
     for ref in ("secretRef", "accessTokenRef"):
         if data.get(ref) and secret_value(conn, ent["id"], data[ref]) is None:
-            raise Invalid(f"{ref}: no secret named {data[ref]!r}; create it with insertSecret first")
-    return _insert(conn, ent["id"], "webhook", name, url, secret_ref=data.get("secretRef"),
-                   access_token_ref=data.get("accessTokenRef"))
+            raise Invalid(
+                f"{ref}: no secret named {data[ref]!r}; create it with insertSecret first"
+            )
+    return _insert(
+        conn,
+        ent["id"],
+        "webhook",
+        name,
+        url,
+        secret_ref=data.get("secretRef"),
+        access_token_ref=data.get("accessTokenRef"),
+    )
 
 
 def create_slack(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:
@@ -64,17 +76,35 @@ def create_slack(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:
     if not channel.strip():
         raise Invalid("channelName: required, e.g. '#alerts'")
     url = _check_url(data.get("webhookUrl"), "webhookUrl")
-    return _insert(conn, ent["id"], "slack", channel, url, team_name=data.get("teamName") or "slack",
-                   channel_name=channel)
+    return _insert(
+        conn,
+        ent["id"],
+        "slack",
+        channel,
+        url,
+        team_name=data.get("teamName") or "slack",
+        channel_name=channel,
+    )
 
 
-def _insert(conn: sqlite3.Connection, entity_id: int, kind: str, name: str, url: str, **extra: Any) -> sqlite3.Row:
+def _insert(
+    conn: sqlite3.Connection, entity_id: int, kind: str, name: str, url: str, **extra: Any
+) -> sqlite3.Row:
     try:
         cur = conn.execute(
             "INSERT INTO integrations(entity_id, kind, name, url, team_name, channel_name, "
             "secret_ref, access_token_ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entity_id, kind, name, url, extra.get("team_name"), extra.get("channel_name"),
-             extra.get("secret_ref"), extra.get("access_token_ref"), now()),
+            (
+                entity_id,
+                kind,
+                name,
+                url,
+                extra.get("team_name"),
+                extra.get("channel_name"),
+                extra.get("secret_ref"),
+                extra.get("access_token_ref"),
+                now(),
+            ),
         )
     except sqlite3.IntegrityError:
         raise Conflict(f"name: a {kind} integration named {name!r} already exists") from None
@@ -85,13 +115,23 @@ def integration_json(row: sqlite3.Row) -> dict[str, Any]:
     """The GraphQL object, without the URL of a Slack webhook (a secret) or any secret."""
     gql_id = encode("Integration", row["id"])
     if row["kind"] == "slack":
-        return {"__typename": "SlackIntegration", "id": gql_id, "teamName": row["team_name"],
-                "channelName": row["channel_name"]}
-    return {"__typename": "GenericWebhookIntegration", "id": gql_id, "name": row["name"],
-            "urlEndpoint": row["url"]}
+        return {
+            "__typename": "SlackIntegration",
+            "id": gql_id,
+            "teamName": row["team_name"],
+            "channelName": row["channel_name"],
+        }
+    return {
+        "__typename": "GenericWebhookIntegration",
+        "id": gql_id,
+        "name": row["name"],
+        "urlEndpoint": row["url"],
+    }
 
 
-def get_integration(conn: sqlite3.Connection, gql_id: str, field: str = "integrationID") -> sqlite3.Row:
+def get_integration(
+    conn: sqlite3.Connection, gql_id: str, field: str = "integrationID"
+) -> sqlite3.Row:
     _, number = decode(gql_id, "Integration", field=field)
     row = conn.execute("SELECT * FROM integrations WHERE id = ?", (number,)).fetchone()
     if row is None:

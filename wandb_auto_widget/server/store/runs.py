@@ -25,7 +25,9 @@ def _config_text(config: Any) -> str:
         try:
             parsed = orjson.loads(config)
         except orjson.JSONDecodeError:
-            raise Invalid("config: must be a JSON object string, e.g. '{\"lr\": {\"value\": 0.1}}'") from None
+            raise Invalid(
+                'config: must be a JSON object string, e.g. \'{"lr": {"value": 0.1}}\''
+            ) from None
     else:
         parsed = config
     if not isinstance(parsed, dict):
@@ -33,7 +35,9 @@ def _config_text(config: Any) -> str:
     return orjson.dumps(parsed).decode()
 
 
-def upsert_run(conn: sqlite3.Connection, data: dict[str, Any], default_entity: str) -> tuple[sqlite3.Row, bool]:
+def upsert_run(
+    conn: sqlite3.Connection, data: dict[str, Any], default_entity: str
+) -> tuple[sqlite3.Row, bool]:
     """Create or update a run from ``UpsertBucketInput`` fields; return (run, inserted)."""
     entity = data.get("entityName") or default_entity
     project_name = data.get("modelName") or "uncategorized"
@@ -152,7 +156,9 @@ def list_runs(
         try:
             filters = orjson.loads(filters) if filters else {}
         except orjson.JSONDecodeError:
-            raise Invalid("filters: must be a JSON object, e.g. '{\"state\": \"finished\"}'") from None
+            raise Invalid(
+                'filters: must be a JSON object, e.g. \'{"state": "finished"}\''
+            ) from None
     if filters is not None and not isinstance(filters, dict):
         raise Invalid("filters: must be a JSON object")
     descending = (order or "+created_at").startswith("-")

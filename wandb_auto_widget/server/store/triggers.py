@@ -35,20 +35,25 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def scope_json(conn: sqlite3.Connection, scope_type: str, scope_id: str) -> tuple[dict[str, Any], int]:
+def scope_json(
+    conn: sqlite3.Connection, scope_type: str, scope_id: str
+) -> tuple[dict[str, Any], int]:
     """The GraphQL scope object for a trigger, and the id of the entity that owns it."""
     if scope_type == "PROJECT":
         _, number = decode(scope_id, "Project", field="scopeID")
         project = project_by_id(conn, number)
         if project is None:
             raise NotFound(f"scopeID: project {scope_id!r} not found")
-        return {"__typename": "Project", "id": scope_id, "name": project["name"]}, project["entity_id"]
+        return {"__typename": "Project", "id": scope_id, "name": project["name"]}, project[
+            "entity_id"
+        ]
     if scope_type == "ARTIFACT_COLLECTION":
-        kind, number = decode(scope_id, "ArtifactSequence", "ArtifactPortfolio", "ArtifactCollection",
-                              field="scopeID")
+        _, number = decode(
+            scope_id, "ArtifactSequence", "ArtifactPortfolio", "ArtifactCollection", field="scopeID"
+        )
         row = conn.execute(
-            "SELECT c.*, p.entity_id FROM artifact_collections c JOIN projects p ON p.id = c.project_id "
-            "WHERE c.id = ?",
+            "SELECT c.*, p.entity_id FROM artifact_collections c "
+            "JOIN projects p ON p.id = c.project_id WHERE c.id = ?",
             (number,),
         ).fetchone()
         if row is None:
@@ -61,7 +66,12 @@ def scope_json(conn: sqlite3.Connection, scope_type: str, scope_id: str) -> tupl
         if row is None:
             raise NotFound(f"scopeID: entity {scope_id!r} not found")
         return (
-            {"__typename": "Entity", "id": scope_id, "name": row["name"], "entityType": row["entity_type"]},
+            {
+                "__typename": "Entity",
+                "id": scope_id,
+                "name": row["name"],
+                "entityType": row["entity_type"],
+            },
             row["id"],
         )
     raise Invalid(f"scopeType: {scope_type!r} must be PROJECT, ARTIFACT_COLLECTION or ENTITY")
@@ -75,27 +85,50 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
     action_type = data.get("triggeredActionType")
     key = _ACTION_KEYS.get(str(action_type))
     if key is None:
-        raise Invalid(f"triggeredActionType: {action_type!r} must be one of {', '.join(_ACTION_KEYS)}")
+        raise Invalid(
+            f"triggeredActionType: {action_type!r} must be one of {', '.join(_ACTION_KEYS)}"
+        )
     config = data.get("triggeredActionConfig") or {}
     if not isinstance(config, dict) or set(config) != {key}:
-        raise Invalid(f"triggeredActionConfig: a {action_type} action needs exactly {{{key!r}: ...}}")
+        raise Invalid(
+            f"triggeredActionConfig: a {action_type} action needs exactly {{{key!r}: ...}}"
+        )
     scope, entity_id = scope_json(conn, str(data.get("scopeType")), str(data.get("scopeID")))
     integration = None
     if action_type in _INTEGRATION_KIND:
-        row = get_integration(conn, str(config[key].get("integrationID")),
-                              field=f"triggeredActionConfig.{key}.integrationID")
+        row = get_integration(
+            conn,
+            str(config[key].get("integrationID")),
+            field=f"triggeredActionConfig.{key}.integrationID",
+        )
         if row["kind"] != _INTEGRATION_KIND[action_type] or row["entity_id"] != entity_id:
             raise Invalid(
                 f"triggeredActionConfig.{key}.integrationID: not a "
                 f"{_INTEGRATION_KIND[action_type]} integration of this automation's entity"
             )
         integration = integration_json(row)
-    create_input = {k: data.get(k) for k in (
-        "name", "description", "enabled", "eventFilter", "scopeID", "scopeType",
-        "triggeredActionConfig", "triggeredActionType", "triggeringEventType")}
+    create_input = {
+        k: data.get(k)
+        for k in (
+            "name",
+            "description",
+            "enabled",
+            "eventFilter",
+            "scopeID",
+            "scopeType",
+            "triggeredActionConfig",
+            "triggeredActionType",
+            "triggeringEventType",
+        )
+    }
     create_input["enabled"] = True if data.get("enabled") is None else bool(data["enabled"])
-    trigger = saved_trigger(create_input, id="VHJpZ2dlcjow", created_at=datetime.now(),
-                            scope=scope, integration=integration)
+    trigger = saved_trigger(
+        create_input,
+        id="VHJpZ2dlcjow",
+        created_at=datetime.now(),
+        scope=scope,
+        integration=integration,
+    )
     try:
         parsed = Automation.from_graphql(trigger)
         parsed.to_input_event()  # the event must also be re-creatable (scope fits event)
@@ -172,8 +205,12 @@ def of_entity(conn: sqlite3.Connection, entity_id: int, filters: Any = None) -> 
         try:
             filters = orjson.loads(filters)
         except orjson.JSONDecodeError:
-            raise Invalid("filters: must be a JSON object such as '{\"name\": \"my-automation\"}'") from None
-    rows = conn.execute("SELECT * FROM triggers WHERE entity_id = ? ORDER BY id", (entity_id,)).fetchall()
+            raise Invalid(
+                'filters: must be a JSON object such as \'{"name": "my-automation"}\''
+            ) from None
+    rows = conn.execute(
+        "SELECT * FROM triggers WHERE entity_id = ? ORDER BY id", (entity_id,)
+    ).fetchall()
     if isinstance(filters, dict) and "name" in filters:
         rows = [r for r in rows if r["name"] == filters["name"]]
     return rows
@@ -191,7 +228,9 @@ def trigger_json(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     scope, _ = scope_json(conn, row["scope_type"], row["scope_id"])
     integration = None
     if row["integration_id"] is not None:
-        found = conn.execute("SELECT * FROM integrations WHERE id = ?", (row["integration_id"],)).fetchone()
+        found = conn.execute(
+            "SELECT * FROM integrations WHERE id = ?", (row["integration_id"],)
+        ).fetchone()
         integration = integration_json(found)
     create_input = {
         "name": row["name"],

@@ -1,0 +1,25 @@
+"""The shared GraphQL client, for W&B (cloud or server) and the embedded server."""
+
+from .client import Api, LoggedRun
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    TransportError,
+    ValidationError,
+)
+from .models import Project, Run
+
+__all__ = [
+    "Api",
+    "ApiError",
+    "AuthenticationError",
+    "ConflictError",
+    "LoggedRun",
+    "NotFoundError",
+    "Project",
+    "Run",
+    "TransportError",
+    "ValidationError",
+]

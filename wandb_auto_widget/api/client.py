@@ -1,0 +1,446 @@
+"""``Api``: a W&B GraphQL client shaped like ``wandb.Api``, for W&B and the embedded server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+import orjson
+
+from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIntegration
+from ..automations.integrations import IntegrationAdapter
+from . import queries
+from .errors import NotFoundError, ValidationError
+from .history import Columns, page_specs, spec_json, to_columns
+from .models import Project, Run, split_path
+from .settings import resolve_api_key, resolve_base_url
+from .transport import Transport
+
+Progress = Callable[[int, int], None]
+
+
+class Api:
+    """A client for W&B's GraphQL API (W&B cloud, W&B Server, or the embedded server).
+
+    Settings resolve as wandb's do: arguments, then ``WANDB_BASE_URL`` / ``WANDB_API_KEY``,
+    then ``~/.netrc``, then ``https://api.wandb.ai``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        *,
+        max_retries: int = 4,
+    ) -> None:
+        self.base_url = resolve_base_url(base_url)
+        api_key = resolve_api_key(api_key, self.base_url)
+        self.has_credentials = api_key is not None
+        self._transport = Transport(
+            self.base_url, api_key, timeout=timeout, max_retries=max_retries
+        )
+        self._default_entity: str | None = None
+
+    def __repr__(self) -> str:  # never show the key
+        return f"Api(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _gql(self, query: str, **variables: Any) -> dict[str, Any]:
+        return self._transport.graphql(query, variables)
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def default_entity(self) -> str:
+        """The entity of the user the API key belongs to."""
+        if self._default_entity is None:
+            viewer = self._gql(queries.VIEWER).get("viewer")
+            if not viewer or not viewer.get("entity"):
+                raise NotFoundError("the server does not know a user for this API key")
+            self._default_entity = str(viewer["entity"])
+        return self._default_entity
+
+    def viewer(self) -> dict[str, Any]:
+        """The current user (``id``, ``entity``, ``username``)."""
+        return dict(self._gql(queries.VIEWER).get("viewer") or {})
+
+    # ------------------------------------------------------------------ projects, runs
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """A project; raises NotFoundError if it does not exist."""
+        entity = entity or self.default_entity
+        found = self._gql(queries.PROJECT, name=name, entity=entity).get("project")
+        if not found:
+            raise NotFoundError(f"project {entity}/{name} not found")
+        return Project(id=found["id"], name=found["name"], entity=found["entityName"])
+
+    def runs(
+        self,
+        path: str,
+        filters: dict[str, Any] | None = None,
+        *,
+        order: str = "-created_at",
+        per_page: int = 100,
+    ) -> list[Run]:
+        """Runs of ``entity/project`` matching Mongo-style ``filters``, newest first by default."""
+        entity, project = split_path(path, 2)
+        out: list[Run] = []
+        cursor = None
+        while True:
+            data = self._gql(
+                queries.RUNS,
+                entity=entity,
+                project=project,
+                cursor=cursor,
+                perPage=per_page,
+                order=order,
+                filters=json.dumps(filters or {}),
+            ).get("project")
+            if data is None:
+                raise NotFoundError(f"project {entity}/{project} not found")
+            connection = data["runs"]
+            out += [Run.from_graphql(entity, project, e["node"]) for e in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"] or not connection["edges"]:
+                return out
+            cursor = connection["edges"][-1]["cursor"]
+
+    def run(self, path: str) -> Run:
+        """A run by ``entity/project/run-id``, with config, summary and history keys."""
+        entity, project, name = split_path(path, 3)
+        data = self._gql(queries.RUN, entity=entity, project=project, name=name).get("project")
+        if not data or not data.get("run"):
+            raise NotFoundError(f"run {path} not found")
+        return Run.from_graphql(entity, project, data["run"])
+
+    # ------------------------------------------------------------------ history
+
+    def history(
+        self,
+        run: Run | str,
+        keys: Sequence[str],
+        *,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        page_size: int = 10_000,
+    ) -> Columns:
+        """Full-resolution history of ``keys`` as columns (``_step``, ``_timestamp``, each key).
+
+        Only rows that have every key are returned. ``max_step`` is inclusive.
+        """
+        full = run if isinstance(run, Run) and run.history_keys is not None else None
+        full = full or self.run(run if isinstance(run, str) else run.path)
+        last = full.last_step
+        if last is None:
+            return to_columns(keys, [])
+        first = 0 if min_step is None else min_step
+        last = last if max_step is None else min(last, max_step)
+        pages = []
+        for spec in page_specs(keys, first, last, page_size):
+            data = self._gql(
+                queries.HISTORY_PAGE,
+                entity=full.entity,
+                project=full.project,
+                run=full.name,
+                spec=spec_json(spec),
+            )
+            pages.append(data["project"]["run"]["sampledHistory"][0])
+        return to_columns(keys, pages)
+
+    def histories(
+        self,
+        runs: Iterable[Run | str],
+        keys: Sequence[str],
+        *,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        concurrency: int = 8,
+        on_progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Columns]:
+        """:meth:`history` for many runs, ``concurrency`` at a time, keyed by run path.
+
+        ``on_progress(done, total)`` is called as runs complete. Setting ``cancel`` stops
+        fetching runs that have not started; the result then holds the finished ones.
+        """
+        runs = list(runs)
+        results: dict[str, Columns] = {}
+        total = len(runs)
+
+        def fetch(item: Run | str) -> tuple[str, Columns | None]:
+            path = item if isinstance(item, str) else item.path
+            if cancel is not None and cancel.is_set():
+                return path, None
+            return path, self.history(item, keys, min_step=min_step, max_step=max_step)
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            futures = [pool.submit(fetch, item) for item in runs]
+            for done, future in enumerate(as_completed(futures), start=1):
+                path, columns = future.result()
+                if columns is not None:
+                    results[path] = columns
+                if on_progress is not None:
+                    on_progress(done, total)
+        return results
+
+    async def ahistories(
+        self,
+        runs: Iterable[Run | str],
+        keys: Sequence[str],
+        *,
+        concurrency: int = 8,
+        on_progress: Progress | None = None,
+    ) -> dict[str, Columns]:
+        """The async twin of :meth:`histories`, on ``httpx.AsyncClient``."""
+        from .async_history import fetch_histories
+
+        return await fetch_histories(self, list(runs), keys, concurrency, on_progress)
+
+    # ------------------------------------------------------------------ integrations
+
+    def integrations(
+        self, entity: str | None = None
+    ) -> list[SlackIntegration | WebhookIntegration]:
+        """The entity's Slack and webhook integrations."""
+        entity = entity or self.default_entity
+        out: list[SlackIntegration | WebhookIntegration] = []
+        cursor = None
+        while True:
+            found = self._gql(queries.INTEGRATIONS, entity=entity, cursor=cursor, perPage=50).get(
+                "entity"
+            )
+            if found is None:
+                raise NotFoundError(f"entity {entity!r} not found")
+            connection = found["integrations"]
+            for edge in connection["edges"]:
+                if edge["node"]["__typename"] in ("SlackIntegration", "GenericWebhookIntegration"):
+                    out.append(IntegrationAdapter.validate_python(edge["node"]))
+            if not connection["pageInfo"]["hasNextPage"]:
+                return out
+            cursor = connection["pageInfo"]["endCursor"]
+
+    def slack_integrations(self, entity: str | None = None) -> list[SlackIntegration]:
+        return [i for i in self.integrations(entity) if isinstance(i, SlackIntegration)]
+
+    def webhook_integrations(self, entity: str | None = None) -> list[WebhookIntegration]:
+        return [i for i in self.integrations(entity) if isinstance(i, WebhookIntegration)]
+
+    # ------------------------------------------------------------------ automations
+
+    def automations(
+        self, entity: str | None = None, *, name: str | None = None
+    ) -> list[Automation]:
+        """The entity's automations, optionally only the one called ``name``."""
+        entity = entity or self.default_entity
+        filters = json.dumps({"name": name}) if name else None
+        out: list[Automation] = []
+        cursor = None
+        while True:
+            scope = self._gql(
+                queries.AUTOMATIONS, entity=entity, cursor=cursor, perPage=50, filters=filters
+            ).get("scope")
+            if scope is None:
+                raise NotFoundError(f"entity {entity!r} not found")
+            connection = scope["triggers"]
+            out += [Automation.from_graphql(e["node"]) for e in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                return out
+            cursor = connection["pageInfo"]["endCursor"]
+
+    def automation(self, name: str, *, entity: str | None = None) -> Automation:
+        """The automation called ``name``; NotFoundError if there is none."""
+        found = self.automations(entity, name=name)
+        if not found:
+            raise NotFoundError(f"no automation named {name!r}")
+        if len(found) > 1:
+            raise ValidationError(f"several automations are named {name!r}; pass entity=")
+        return found[0]
+
+    def create_automation(self, obj: NewAutomation, **overrides: Any) -> Automation:
+        """Save a new automation; ConflictError if the name is taken."""
+        data = self._gql(queries.CREATE_AUTOMATION, input=obj.to_graphql_input(**overrides))
+        return Automation.from_graphql(data["result"]["trigger"])
+
+    def update_automation(self, obj: Automation, **overrides: Any) -> Automation:
+        """Save changes to an automation (a full replacement); NotFoundError if it is gone."""
+        data = self._gql(queries.UPDATE_AUTOMATION, input=obj.to_graphql_input(**overrides))
+        return Automation.from_graphql(data["result"]["trigger"])
+
+    def delete_automation(self, obj: Automation | str) -> None:
+        """Delete an automation, given it or its id."""
+        gql_id = obj if isinstance(obj, str) else obj.id
+        result = self._gql(queries.DELETE_AUTOMATION, id=gql_id).get("result") or {}
+        if not result.get("success"):
+            raise ValidationError(f"the server did not delete automation {gql_id!r}")
+
+    # ------------------------------------------------------------------ ingestion (local use)
+
+    def create_entity(self, name: str) -> None:
+        """Create a team entity (the embedded server; on W&B use the web app)."""
+        self._gql(queries.CREATE_TEAM, name=name)
+
+    def create_project(self, name: str, entity: str | None = None) -> Project:
+        """Create a project, or return it if it exists (W&B's ``upsertModel``)."""
+        found = self._gql(queries.UPSERT_MODEL, name=name, entity=entity or self.default_entity)
+        model = found["upsertModel"]["model"]
+        return Project(id=model["id"], name=model["name"], entity=model["entityName"])
+
+    def init_run(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        run_id: str | None = None,
+        config: dict[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        group: str | None = None,
+        job_type: str | None = None,
+    ) -> LoggedRun:
+        """Start (or resume) a run in ``entity/project``; log to it with the returned object."""
+        entity, project = split_path(path, 2)
+        wrapped = (
+            None if config is None else json.dumps({k: {"value": v} for k, v in config.items()})
+        )
+        data = self._gql(
+            queries.UPSERT_BUCKET,
+            name=run_id,
+            project=project,
+            entity=entity,
+            displayName=name,
+            config=wrapped,
+            tags=list(tags) if tags is not None else None,
+            groupName=group,
+            jobType=job_type,
+        )["upsertBucket"]["bucket"]
+        return LoggedRun(
+            self,
+            entity=data["project"]["entity"]["name"],
+            project=data["project"]["name"],
+            name=data["name"],
+            offset=int(data.get("historyLineCount") or 0),
+        )
+
+    def set_run_state(self, path: str, state: str) -> None:
+        """Set a run's state directly (e.g. ``"crashed"`` or ``"killed"``)."""
+        entity, project, name = split_path(path, 3)
+        self._gql(queries.UPSERT_BUCKET, name=name, project=project, entity=entity, state=state)
+
+    def file_stream(
+        self, entity: str, project: str, run: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """POST to W&B's file_stream endpoint for a run."""
+        from .transport import raise_for
+
+        response = self._transport.post(f"/files/{entity}/{project}/{run}/file_stream", body)
+        return raise_for(response)
+
+    def create_slack_integration(
+        self,
+        channel: str,
+        webhook_url: str,
+        *,
+        entity: str | None = None,
+        team_name: str | None = None,
+    ) -> SlackIntegration:
+        """Add a Slack channel by its incoming-webhook URL (stored write-only)."""
+        data = self._gql(
+            queries.CREATE_SLACK,
+            input={
+                "entityName": entity or self.default_entity,
+                "channelName": channel,
+                "webhookUrl": webhook_url,
+                "teamName": team_name,
+            },
+        )
+        return SlackIntegration.model_validate(data["createSlackIntegration"]["integration"])
+
+    def create_webhook_integration(
+        self,
+        name: str,
+        url: str,
+        *,
+        entity: str | None = None,
+        secret: str | None = None,
+        access_token: str | None = None,
+    ) -> WebhookIntegration:
+        """Add a webhook endpoint. ``secret`` signs requests; ``access_token`` is sent as Bearer.
+
+        Both are stored as W&B secrets and can never be read back.
+        """
+        entity = entity or self.default_entity
+        refs: dict[str, str] = {}
+        slug = "".join(c if c.isalnum() else "_" for c in name).upper()
+        for field, value, suffix in (
+            ("secretRef", secret, "SECRET"),
+            ("accessTokenRef", access_token, "TOKEN"),
+        ):
+            if value:
+                secret_name = f"{slug}_{suffix}"
+                self._gql(queries.INSERT_SECRET, entity=entity, name=secret_name, value=value)
+                refs[field] = secret_name
+        data = self._gql(
+            queries.CREATE_WEBHOOK,
+            input={"entityName": entity, "name": name, "urlEndpoint": url, **refs},
+        )
+        return WebhookIntegration.model_validate(
+            data["createGenericWebhookIntegration"]["integration"]
+        )
+
+
+class LoggedRun:
+    """A run being logged through file_stream, as the wandb SDK logs."""
+
+    def __init__(self, api: Api, *, entity: str, project: str, name: str, offset: int) -> None:
+        self.api, self.entity, self.project, self.name = api, entity, project, name
+        self._offset = offset
+        self._step = -1
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    def log(self, rows: dict[str, Any] | Sequence[dict[str, Any]], step: int | None = None) -> bool:
+        """Append one row or a batch; fills in ``_step`` and ``_timestamp`` when missing.
+
+        Returns True if the server asked the run to stop.
+        """
+        batch = [rows] if isinstance(rows, dict) else list(rows)
+        lines = []
+        with self._lock:
+            for i, row in enumerate(batch):
+                row = dict(row)
+                if step is not None and i == 0:
+                    row.setdefault("_step", step)
+                if "_step" not in row:
+                    row["_step"] = self._step + 1
+                row.setdefault("_timestamp", time.time())
+                self._step = max(self._step, int(row["_step"]))
+                lines.append(orjson.dumps(row).decode())
+            body = {"files": {"wandb-history.jsonl": {"offset": self._offset, "content": lines}}}
+            response = self.api.file_stream(self.entity, self.project, self.name, body)
+            self._offset += len(lines)
+        return bool(response.get("stopped"))
+
+    def finish(self, exit_code: int = 0) -> None:
+        """Mark the run finished (exit code 0) or failed (anything else)."""
+        self.api.file_stream(
+            self.entity, self.project, self.name, {"complete": True, "exitcode": exit_code}
+        )
+
+
+def iter_paths(runs: Iterable[Run | str]) -> Iterator[str]:
+    for run in runs:
+        yield run if isinstance(run, str) else run.path

@@ -1,0 +1,81 @@
+"""Plain objects the client returns: projects and runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _decode(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project. Pass it as an automation's ``scope``."""
+
+    id: str
+    name: str
+    entity: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: ``name`` is its id, ``display_name`` the name shown in the UI."""
+
+    entity: str
+    project: str
+    id: str
+    name: str
+    display_name: str | None
+    state: str | None
+    tags: list[str] = field(default_factory=list)
+    created_at: str | None = None
+    config: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    history_keys: dict[str, Any] | None = None
+
+    @property
+    def path(self) -> str:
+        """``entity/project/run-id``."""
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step logged, if known (loaded with :meth:`Api.run`)."""
+        if not self.history_keys:
+            return None
+        step = self.history_keys.get("lastStep")
+        return int(step) if step is not None else None
+
+    @classmethod
+    def from_graphql(cls, entity: str, project: str, node: dict[str, Any]) -> Run:
+        config = node.get("config")
+        summary = node.get("summaryMetrics")
+        return cls(
+            entity=entity,
+            project=project,
+            id=node["id"],
+            name=node["name"],
+            display_name=node.get("displayName"),
+            state=node.get("state"),
+            tags=list(node.get("tags") or []),
+            created_at=node.get("createdAt"),
+            config=None if config is None else _decode(config),
+            summary=None if summary is None else _decode(summary),
+            history_keys=node.get("historyKeys"),
+        )
+
+
+def split_path(path: str, parts: int) -> list[str]:
+    """``"a/b/c"`` -> ``["a", "b", "c"]``, with a clear error when the shape is wrong."""
+    pieces = [p for p in path.strip("/").split("/") if p]
+    if len(pieces) != parts:
+        shape = "entity/project" if parts == 2 else "entity/project/run-id"
+        raise ValueError(f"path: {path!r} must look like {shape!r}")
+    return pieces

@@ -1,0 +1,176 @@
+"""GraphQL documents the client sends. They use W&B's operations and fields, so the same
+client works against W&B and against the embedded server."""
+
+from __future__ import annotations
+
+TRIGGER_FIELDS = """
+fragment TriggerFields on Trigger {
+  __typename id createdAt updatedAt name description enabled
+  scope {
+    __typename
+    ... on Project { id name }
+    ... on ArtifactSequence { id name }
+    ... on ArtifactPortfolio { id name }
+  }
+  event: triggeringCondition {
+    __typename ... on FilterEventTriggeringCondition { eventType filter }
+  }
+  action: triggeredAction {
+    __typename
+    ... on NotificationTriggeredAction {
+      integration { __typename ... on SlackIntegration { id teamName channelName } }
+      title message severity
+    }
+    ... on GenericWebhookTriggeredAction {
+      integration { __typename ... on GenericWebhookIntegration { id name urlEndpoint } }
+      requestPayload
+    }
+    ... on NoOpTriggeredAction { noOp }
+  }
+}
+"""
+
+VIEWER = "query Viewer { viewer { id entity username } }"
+
+PROJECT = """
+query GetProject($name: String!, $entity: String!) {
+  project(name: $name, entityName: $entity) { id name entityName createdAt }
+}
+"""
+
+INTEGRATIONS = """
+query IntegrationsByEntity($entity: String!, $cursor: String, $perPage: Int) {
+  entity(name: $entity) {
+    integrations(after: $cursor, first: $perPage) {
+      pageInfo { endCursor hasNextPage }
+      edges { node {
+        __typename
+        ... on SlackIntegration { id teamName channelName }
+        ... on GenericWebhookIntegration { id name urlEndpoint }
+      } }
+    }
+  }
+}
+"""
+
+AUTOMATIONS = (
+    """
+query GetEntityAutomations($entity: String!, $cursor: String, $perPage: Int, $filters: JSONString) {
+  scope: entity(name: $entity) {
+    triggers(after: $cursor, first: $perPage, filters: $filters) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { ...TriggerFields } }
+    }
+  }
+}
+"""
+    + TRIGGER_FIELDS
+)
+
+CREATE_AUTOMATION = (
+    """
+mutation CreateAutomation($input: CreateFilterTriggerInput!) {
+  result: createFilterTrigger(input: $input) { trigger { ...TriggerFields } }
+}
+"""
+    + TRIGGER_FIELDS
+)
+
+UPDATE_AUTOMATION = (
+    """
+mutation UpdateAutomation($input: UpdateFilterTriggerInput!) {
+  result: updateFilterTrigger(input: $input) { trigger { ...TriggerFields } }
+}
+"""
+    + TRIGGER_FIELDS
+)
+
+DELETE_AUTOMATION = """
+mutation DeleteAutomation($id: ID!) { result: deleteTrigger(input: {triggerID: $id}) { success } }
+"""
+
+RUN_FIELDS = """
+fragment RunFields on Run {
+  id name displayName state tags createdAt heartbeatAt historyLineCount
+}
+"""
+
+RUNS = (
+    """
+query Runs($project: String!, $entity: String!, $cursor: String, $perPage: Int,
+           $order: String, $filters: JSONString) {
+  project(name: $project, entityName: $entity) {
+    runCount(filters: $filters)
+    runs(filters: $filters, after: $cursor, first: $perPage, order: $order) {
+      edges { node { ...RunFields } cursor }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+}
+"""
+    + RUN_FIELDS
+)
+
+RUN = (
+    """
+query Run($project: String!, $entity: String!, $name: String!) {
+  project(name: $project, entityName: $entity) {
+    run(name: $name) { ...RunFields config summaryMetrics historyKeys }
+  }
+}
+"""
+    + RUN_FIELDS
+)
+
+HISTORY_PAGE = """
+query SampledHistoryPage($entity: String!, $project: String!, $run: String!, $spec: JSONString!) {
+  project(name: $project, entityName: $entity) {
+    run(name: $run) { sampledHistory(specs: [$spec]) }
+  }
+}
+"""
+
+UPSERT_MODEL = """
+mutation UpsertModel($name: String!, $entity: String!) {
+  upsertModel(input: {name: $name, entityName: $entity}) { model { id name entityName createdAt } }
+}
+"""
+
+UPSERT_BUCKET = """
+mutation UpsertBucket($id: String, $name: String, $project: String, $entity: String,
+                      $displayName: String, $config: JSONString, $tags: [String!],
+                      $state: String, $groupName: String, $jobType: String, $notes: String) {
+  upsertBucket(input: {id: $id, name: $name, modelName: $project, entityName: $entity,
+                       displayName: $displayName, config: $config, tags: $tags, state: $state,
+                       groupName: $groupName, jobType: $jobType, notes: $notes}) {
+    bucket { id name displayName historyLineCount project { name entity { name } } }
+    inserted
+  }
+}
+"""
+
+CREATE_TEAM = """
+mutation CreateTeam($name: String!) { createTeam(input: {teamName: $name}) { entity { id name } } }
+"""
+
+INSERT_SECRET = """
+mutation InsertSecret($entity: String!, $name: String!, $value: String!) {
+  insertSecret(input: {entityName: $entity, secretName: $name, secretValue: $value}) { success }
+}
+"""
+
+CREATE_WEBHOOK = """
+mutation CreateGenericWebhookIntegration($input: CreateGenericWebhookIntegrationInput!) {
+  createGenericWebhookIntegration(input: $input) {
+    integration { __typename ... on GenericWebhookIntegration { id name urlEndpoint } }
+  }
+}
+"""
+
+CREATE_SLACK = """
+mutation CreateSlackIntegration($input: CreateSlackIntegrationInput!) {
+  createSlackIntegration(input: $input) {
+    integration { __typename ... on SlackIntegration { id teamName channelName } }
+  }
+}
+"""

@@ -48,10 +48,11 @@ async def fetch_histories(
         async def one(item: Run | str) -> tuple[str, Columns]:
             nonlocal done
             async with limit:
-                run = item if isinstance(item, Run) and item.history_keys else None
-                run = run or await asyncio.to_thread(
-                    api.run, item if isinstance(item, str) else item.path
-                )
+                if isinstance(item, Run) and item.history_keys is not None:
+                    run = item
+                else:
+                    path = item if isinstance(item, str) else item.path
+                    run = await asyncio.to_thread(api.run, path)
                 pages = []
                 if run.last_step is not None:
                     for spec in page_specs(keys, 0, run.last_step, 10_000):

@@ -54,7 +54,7 @@ def raise_for(response: httpx.Response) -> dict[str, Any]:
     if status >= 400:
         raise ValidationError(f"HTTP {status}: {message}")
     if errors:
-        code = (errors[0].get("extensions") or {}).get("code")
+        code = str((errors[0].get("extensions") or {}).get("code"))
         raise {"NOT_FOUND": NotFoundError, "CONFLICT": ConflictError}.get(code, ValidationError)(
             message
         )

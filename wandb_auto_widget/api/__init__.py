@@ -9,11 +9,13 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .models import Project, Run
+from .models import Artifact, ArtifactCollection, Project, Run
 
 __all__ = [
     "Api",
     "ApiError",
+    "Artifact",
+    "ArtifactCollection",
     "AuthenticationError",
     "ConflictError",
     "LoggedRun",

@@ -16,7 +16,7 @@ from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, ValidationError
 from .history import Columns, page_specs, spec_json, to_columns
-from .models import Project, Run, split_path
+from .models import Artifact, ArtifactCollection, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport
 
@@ -396,6 +396,103 @@ class Api:
         )
         return WebhookIntegration.model_validate(
             data["createGenericWebhookIntegration"]["integration"]
+        )
+
+    # ------------------------------------------------------------------ artifacts
+
+    def artifact_collections(self, path: str) -> list[ArtifactCollection]:
+        """The artifact collections of ``entity/project`` (a registry is a project too)."""
+        entity, project = split_path(path, 2)
+        out: list[ArtifactCollection] = []
+        cursor = None
+        while True:
+            found = self._gql(
+                queries.ARTIFACT_COLLECTIONS, entity=entity, project=project, cursor=cursor
+            )
+            if not found.get("project"):
+                raise NotFoundError(f"project {path} not found")
+            connection = found["project"]["artifactCollections"]
+            out += [
+                ArtifactCollection(e["node"]["id"], e["node"]["name"], e["node"]["__typename"])
+                for e in connection["edges"]
+            ]
+            if not connection["pageInfo"]["hasNextPage"]:
+                return out
+            cursor = connection["pageInfo"]["endCursor"]
+
+    def registries(self, entity: str | None = None) -> list[Project]:
+        """The entity's registries (projects named ``wandb-registry-<name>``)."""
+        entity = entity or self.default_entity
+        found = self._gql(queries.ENTITY_PROJECTS, entity=entity).get("entity")
+        if found is None:
+            raise NotFoundError(f"entity {entity!r} not found")
+        return [
+            Project(id=e["node"]["id"], name=e["node"]["name"], entity=e["node"]["entityName"])
+            for e in found["projects"]["edges"]
+            if e["node"]["name"].startswith("wandb-registry-")
+        ]
+
+    def log_artifact(
+        self,
+        path: str,
+        name: str,
+        type: str,
+        *,
+        aliases: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        digest: str | None = None,
+    ) -> Artifact:
+        """Create a new version of artifact ``name`` in ``entity/project``; it gets ``latest``."""
+        entity, project = split_path(path, 2)
+        data = self._gql(
+            queries.CREATE_ARTIFACT,
+            input={
+                "entityName": entity,
+                "projectName": project,
+                "artifactTypeName": type,
+                "artifactCollectionNames": [name],
+                "digest": digest,
+                "metadata": json.dumps(metadata or {}),
+                "aliases": [{"artifactCollectionName": name, "alias": a} for a in aliases],
+            },
+        )
+        return Artifact.from_graphql(data["createArtifact"]["artifact"])
+
+    def link_artifact(
+        self, artifact: Artifact, target: str, *, aliases: Sequence[str] = ()
+    ) -> ArtifactCollection:
+        """Link a version into ``entity/project/collection``.
+
+        For a registry: ``"<entity>/wandb-registry-model/<collection>"``.
+        """
+        entity, project, collection = split_path(target, 3)
+        data = self._gql(
+            queries.LINK_ARTIFACT,
+            input={
+                "artifactID": artifact.id,
+                "artifactPortfolioName": collection,
+                "entityName": entity,
+                "projectName": project,
+                "aliases": [{"artifactCollectionName": collection, "alias": a} for a in aliases],
+            },
+        )["linkArtifact"]["artifactCollection"]
+        return ArtifactCollection(data["id"], data["name"], "ArtifactPortfolio")
+
+    def add_artifact_alias(self, artifact: Artifact, alias: str) -> None:
+        """Point ``alias`` at this version (moving it from another version if needed)."""
+        self._gql(
+            queries.ADD_ALIASES,
+            input={
+                "artifactID": artifact.id,
+                "aliases": [{"artifactCollectionName": artifact.collection, "alias": alias}],
+            },
+        )
+
+    def add_artifact_tag(self, artifact: Artifact, tag: str) -> None:
+        """Tag this version."""
+        self._gql(
+            queries.UPDATE_ARTIFACT,
+            input={"artifactID": artifact.id, "tagsToAdd": [{"tagName": tag}]},
         )
 
 

@@ -25,6 +25,53 @@ class Project:
 
 
 @dataclass(frozen=True)
+class ArtifactCollection:
+    """An artifact collection: a sequence of versions, or a portfolio of links (a registry's).
+
+    Pass it as the ``scope`` of an artifact automation.
+    """
+
+    id: str
+    name: str
+    typename__: str  # "ArtifactSequence" or "ArtifactPortfolio", as GraphQL names them
+
+    def is_sequence(self) -> bool:
+        return self.typename__ == "ArtifactSequence"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact version."""
+
+    id: str
+    collection: str
+    version_index: int
+    aliases: list[str]
+    tags: list[str]
+    metadata: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return f"v{self.version_index}"
+
+    @classmethod
+    def from_graphql(cls, node: dict[str, Any]) -> Artifact:
+        seq = node["artifactSequence"]["name"]
+        return cls(
+            id=node["id"],
+            collection=seq,
+            version_index=int(node["versionIndex"]),
+            aliases=[
+                a["alias"]
+                for a in node.get("aliases") or []
+                if a.get("artifactCollectionName") == seq
+            ],
+            tags=[t["name"] for t in node.get("tags") or []],
+            metadata=_decode(node.get("metadata")),
+        )
+
+
+@dataclass(frozen=True)
 class Run:
     """A run: ``name`` is its id, ``display_name`` the name shown in the UI."""
 

@@ -174,3 +174,68 @@ mutation CreateSlackIntegration($input: CreateSlackIntegrationInput!) {
   }
 }
 """
+
+ARTIFACT_FIELDS = """
+fragment ArtifactFields on Artifact {
+  id digest versionIndex state metadata createdAt
+  aliases { alias artifactCollectionName }
+  tags { name }
+  artifactSequence { id name }
+}
+"""
+
+CREATE_ARTIFACT = (
+    """
+mutation CreateArtifact($input: CreateArtifactInput!) {
+  createArtifact(input: $input) { artifact { ...ArtifactFields } }
+}
+"""
+    + ARTIFACT_FIELDS
+)
+
+LINK_ARTIFACT = """
+mutation LinkArtifact($input: LinkArtifactInput!) {
+  linkArtifact(input: $input) { versionIndex artifactCollection { id name } }
+}
+"""
+
+ADD_ALIASES = """
+mutation AddAliases($input: AddAliasesInput!) { addAliases(input: $input) { success } }
+"""
+
+UPDATE_ARTIFACT = (
+    """
+mutation UpdateArtifact($input: UpdateArtifactInput!) {
+  updateArtifact(input: $input) { artifact { ...ArtifactFields } }
+}
+"""
+    + ARTIFACT_FIELDS
+)
+
+COLLECTION_TAGS = """
+mutation CreateArtifactCollectionTagAssignments($input: ArtifactCollectionTagAssignmentsInput!) {
+  createArtifactCollectionTagAssignments(input: $input) { success }
+}
+"""
+
+ARTIFACT_COLLECTIONS = """
+query ProjectArtifactCollections($entity: String!, $project: String!, $cursor: String) {
+  project(name: $project, entityName: $entity) {
+    artifactCollections(after: $cursor, first: 100) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { __typename id name } }
+    }
+  }
+}
+"""
+
+ENTITY_PROJECTS = """
+query EntityProjects($entity: String!, $cursor: String) {
+  entity(name: $entity) {
+    projects(after: $cursor, first: 100) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { id name entityName } }
+    }
+  }
+}
+"""

@@ -19,7 +19,7 @@ from ariadne import (
 from graphql import GraphQLSchema
 
 from ..errors import Invalid, NotFound
-from ..store import entities, history, integrations, runs, triggers
+from ..store import artifacts, entities, history, integrations, runs, triggers
 from ..store.ids import decode
 from . import objects
 from .context import FEATURES, ctx, page
@@ -197,8 +197,6 @@ def _project_triggers(obj: dict[str, Any], info: Any) -> list[dict[str, Any]]:
 def _collections(
     obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
 ) -> dict[str, Any]:
-    from ..store.ids import encode
-
     rows = (
         ctx(info)
         .db.read()
@@ -208,19 +206,7 @@ def _collections(
         )
         .fetchall()
     )
-
-    def shape(r: Any) -> dict[str, Any]:
-        kind = "ArtifactSequence" if r["kind"] == "sequence" else "ArtifactPortfolio"
-        return {
-            "__typename": kind,
-            "id": encode(kind, r["id"]),
-            "name": r["name"],
-            "description": r["description"],
-            "createdAt": r["created_at"],
-            "tags": orjson.loads(r["tags"]),
-        }
-
-    return page(rows, first, after, shape)
+    return page(rows, first, after, artifacts.collection_json)
 
 
 @run_type.field("user")
@@ -349,6 +335,66 @@ def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, A
         if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
             raise NotFound(f"id: integration {input['id']!r} not found")
     return {"success": True}
+
+
+@mutation.field("createArtifact")
+def _create_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row, _events = artifacts.create_artifact(conn, input, c.viewer)
+        return {"artifact": artifacts.artifact_json(conn, row)}
+
+
+@mutation.field("linkArtifact")
+def _link_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        portfolio, _events = artifacts.link_artifact(conn, input, c.viewer)
+        artifact = artifacts.get_artifact(conn, input["artifactID"])
+        index = artifacts.member_index(conn, portfolio["id"], artifact["id"])
+        return {"versionIndex": index, "artifactCollection": artifacts.collection_json(portfolio)}
+
+
+@mutation.field("addAliases")
+def _add_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        artifacts.change_aliases(conn, input, add=True)
+    return {"success": True}
+
+
+@mutation.field("deleteAliases")
+def _delete_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        artifacts.change_aliases(conn, input, add=False)
+    return {"success": True}
+
+
+@mutation.field("updateArtifact")
+def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        artifacts.change_tags(conn, input)
+        return {
+            "artifact": artifacts.artifact_json(
+                conn, artifacts.get_artifact(conn, input["artifactID"])
+            )
+        }
+
+
+def _collection_tags(info: Any, input: dict[str, Any], add: bool) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        artifacts.change_collection_tags(conn, input, add, c.viewer)
+    return {"tags": [{"name": t["tagName"]} for t in input["tags"]], "success": True}
+
+
+@mutation.field("createArtifactCollectionTagAssignments")
+def _add_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    return _collection_tags(info, input, add=True)
+
+
+@mutation.field("deleteArtifactCollectionTagAssignments")
+def _delete_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    return _collection_tags(info, input, add=False)
 
 
 def build_schema() -> GraphQLSchema:

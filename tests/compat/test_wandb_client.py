@@ -62,7 +62,9 @@ class Client:
 
     def collection_scope(self, collection: Any) -> Any:
         if self.kind == "wandb":  # wandb's scope parser takes only its own objects
-            return wandb_automations.scopes._ArtifactSequenceScope(id=collection.id, name=collection.name)
+            return wandb_automations.scopes._ArtifactSequenceScope(
+                id=collection.id, name=collection.name
+            )
         return collection
 
 
@@ -81,8 +83,9 @@ def workspace(server: LocalServer) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["wandb", "ours"])
-def client(request: pytest.FixtureRequest, server: LocalServer, wandb_env: None,
-           workspace: dict[str, Any]) -> Client:
+def client(
+    request: pytest.FixtureRequest, server: LocalServer, wandb_env: None, workspace: dict[str, Any]
+) -> Client:
     return Client(request.param, server)
 
 
@@ -94,7 +97,9 @@ def events(c: Client, workspace: dict[str, Any]) -> dict[str, Any]:
         "change": m.OnRunMetric(scope=scope, filter=R.metric("acc").decreases_by(frac=0.1)),
         "zscore": m.OnRunMetric(scope=scope, filter=R.metric("loss").zscore(10).abs() > 3),
         "run-state": m.OnRunState(scope=scope, filter=R.state.in_(["failed", "finished"])),
-        "name+metric": m.OnRunMetric(scope=scope, filter=R.name.contains("bert") & (R.metric("loss") > 1)),
+        "name+metric": m.OnRunMetric(
+            scope=scope, filter=R.name.contains("bert") & (R.metric("loss") > 1)
+        ),
         "artifact-create": m.OnCreateArtifact(scope=c.collection_scope(workspace["collection"])),
         "artifact-alias": m.OnAddArtifactAlias(
             scope=scope, filter=m.ArtifactEvent.alias.matches_regex("^prod")
@@ -168,14 +173,18 @@ def test_runs_history_and_summary(client: Client) -> None:
     assert columns["loss"][-1] == pytest.approx(10.0 / 2500)
 
 
-def test_history_is_identical_through_both_clients(server: LocalServer, wandb_env: None,
-                                                   workspace: dict[str, Any]) -> None:
-    theirs = [row["acc"] for row in wandb.Api().run(f"{ENTITY}/compat/run1").scan_history(keys=["acc"])]
+def test_history_is_identical_through_both_clients(
+    server: LocalServer, wandb_env: None, workspace: dict[str, Any]
+) -> None:
+    theirs = [
+        row["acc"] for row in wandb.Api().run(f"{ENTITY}/compat/run1").scan_history(keys=["acc"])
+    ]
     ours = server.api.history(f"{ENTITY}/compat/run1", ["acc"])["acc"].tolist()
     assert ours == pytest.approx(theirs) and len(ours) == 2500
 
 
-def test_wandb_sees_a_wrong_key_as_an_auth_error(server: LocalServer, wandb_env: None,
-                                                  tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="(?i)credentials|auth|401"):
+def test_wandb_sees_a_wrong_key_as_an_auth_error(
+    server: LocalServer, wandb_env: None, tmp_path: Path
+) -> None:
+    with pytest.raises(Exception, match=r"(?i)credentials|auth|401"):
         wandb.Api(api_key="x" * 40)

@@ -77,7 +77,7 @@ def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, ServerError):
         formatted["extensions"] = {"code": original.code}
-    elif original is not None:
+    elif original is not None and not isinstance(original, GraphQLError):
         # An unexpected failure: log it, tell the client without internals.
         log.exception("resolver failed", exc_info=original)
         formatted["message"] = "internal error; see the server log"

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ...automations import Automation
+from ...automations import DoNothing, EventType, SendNotification, SendWebhook
 from ...automations.automations import saved_trigger
+from ...automations.events import EVENT_CLASSES
 from ..errors import Conflict, Invalid, NotFound
 from .db import now
 from .entities import project_by_id
@@ -24,6 +25,11 @@ _ACTION_KEYS = {
     "NO_OP": "noOpActionInput",
 }
 _INTEGRATION_KIND = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}
+_ACTION_CLASSES: dict[str, Any] = {
+    "NOTIFICATION": SendNotification,
+    "GENERIC_WEBHOOK": SendWebhook,
+    "NO_OP": DoNothing,
+}
 
 
 def describe(exc: ValidationError) -> str:
@@ -107,45 +113,17 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
                 f"{_INTEGRATION_KIND[action_type]} integration of this automation's entity"
             )
         integration = integration_json(row)
-    create_input = {
-        k: data.get(k)
-        for k in (
-            "name",
-            "description",
-            "enabled",
-            "eventFilter",
-            "scopeID",
-            "scopeType",
-            "triggeredActionConfig",
-            "triggeredActionType",
-            "triggeringEventType",
-        )
-    }
-    create_input["enabled"] = True if data.get("enabled") is None else bool(data["enabled"])
-    trigger = saved_trigger(
-        create_input,
-        id="VHJpZ2dlcjow",
-        created_at=datetime.now(),
-        scope=scope,
-        integration=integration,
-    )
+    enabled = True if data.get("enabled") is None else bool(data["enabled"])
+    _check_event(str(data.get("triggeringEventType")), scope, data.get("eventFilter"))
     try:
-        parsed = Automation.from_graphql(trigger)
-        parsed.to_input_event()  # the event must also be re-creatable (scope fits event)
+        _ACTION_CLASSES[str(action_type)].model_validate(config[key])
     except ValidationError as exc:
-        raise Invalid(describe(exc)) from None
-    except (ValueError, TypeError) as exc:
-        raise Invalid(f"eventFilter: {exc}") from None
-    if parsed.event.event_type.value != str(data.get("triggeringEventType")):
-        raise Invalid(
-            f"triggeringEventType: {data.get('triggeringEventType')!r} does not match the "
-            f"eventFilter, which describes a {parsed.event.event_type.value} event"
-        )
+        raise Invalid(f"triggeredActionConfig.{key}: {describe(exc)}") from None
     return {
         "entity_id": entity_id,
         "name": name,
         "description": data.get("description"),
-        "enabled": 1 if create_input["enabled"] else 0,
+        "enabled": 1 if enabled else 0,
         "scope_type": data["scopeType"],
         "scope_id": data["scopeID"],
         "event_type": data["triggeringEventType"],
@@ -154,6 +132,28 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
         "action_config": json.dumps(config),
         "integration_id": None if integration is None else decode(integration["id"])[1],
     }
+
+
+def _check_event(event_type: str, scope: dict[str, Any], event_filter: Any) -> None:
+    """Validate the event exactly as the domain model would build it."""
+    try:
+        kind = EventType(event_type)
+    except ValueError:
+        raise Invalid(f"triggeringEventType: {event_type!r} is not an event type") from None
+    cls = EVENT_CLASSES.get(kind)
+    if cls is None:
+        raise Invalid(f"triggeringEventType: {event_type} cannot be used for new automations")
+    if not isinstance(event_filter, str):
+        raise Invalid("eventFilter: must be a JSON string")
+    try:
+        event = cls.model_validate({"scope": scope, "filter": event_filter})
+    except ValidationError as exc:
+        raise Invalid(f"eventFilter: {describe(exc)}") from None
+    if event.event_type is not kind:
+        raise Invalid(
+            f"triggeringEventType: {event_type} does not match the eventFilter, "
+            f"which describes a {event.event_type.value} event"
+        )
 
 
 def create(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:

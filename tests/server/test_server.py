@@ -1,0 +1,171 @@
+"""The server over HTTP: storage guarantees, bad input, and state it must not lose."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wandb_auto_widget import Api, LocalServer
+from wandb_auto_widget.server import Database
+
+
+def post(server: LocalServer, body: object, **kwargs: object) -> httpx.Response:
+    return httpx.post(
+        f"{server.base_url}/graphql", json=body, auth=("api", server.api_key), timeout=30, **kwargs
+    )
+
+
+def test_database_is_wal_with_foreign_keys_and_migrations(db_path: Path) -> None:
+    db = Database(db_path)
+    conn = db.read()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.schema_version == 3
+    db.close()
+    assert Database(db_path).schema_version == 3  # re-opening migrates nothing twice
+    with pytest.raises(sqlite3.IntegrityError), Database(db_path).write() as write:
+        write.execute("INSERT INTO projects(entity_id, name, created_at) VALUES (999, 'x', 'now')")
+
+
+def test_data_survives_a_restart(db_path: Path) -> None:
+    with LocalServer(db=db_path, api_key="k1") as first:
+        first.api.create_project("kept")
+    with LocalServer(db=db_path, api_key="k1") as second:
+        assert second.api.project("kept").name == "kept"
+
+
+def test_auth_is_required_basic_or_bearer(server: LocalServer) -> None:
+    query = {"query": "{ viewer { entity } }"}
+    assert httpx.post(f"{server.base_url}/graphql", json=query).status_code == 401
+    bearer = {"Authorization": f"Bearer {server.api_key}"}
+    ok = httpx.post(f"{server.base_url}/graphql", json=query, headers=bearer)
+    assert ok.status_code == 200 and ok.json()["data"]["viewer"]["entity"] == "local"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"query": "{ viewer { entity "}, 400, "Syntax Error"),
+        ({"query": "{ viewer { nope } }"}, 400, "nope"),
+        (
+            {"query": "query ($n: String!) { project(name: $n) { id } }", "variables": {"n": 5}},
+            400,
+            "String",
+        ),
+        ({"variables": {}}, 400, "query"),
+    ],
+)
+def test_malformed_requests_get_clear_4xx(
+    server: LocalServer, body: object, status: int, message: str
+) -> None:
+    response = post(server, body)
+    assert response.status_code == status
+    assert message in response.json()["errors"][0]["message"]
+
+
+def test_huge_bodies_get_413(server: LocalServer) -> None:
+    response = post(server, {"query": "{ viewer { entity } }", "pad": "x" * (9 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_bad_trigger_input_names_the_field_and_writes_nothing(
+    server: LocalServer, api: Api, project_name: str
+) -> None:
+    project = api.create_project(project_name)
+    mutation = (
+        "mutation ($input: CreateFilterTriggerInput!) "
+        "{ createFilterTrigger(input: $input) { trigger { id } } }"
+    )
+    base = {
+        "name": f"{project_name}-bad",
+        "enabled": True,
+        "scopeType": "PROJECT",
+        "scopeID": project.id,
+        "triggeringEventType": "RUN_METRIC",
+        "eventFilter": json.dumps(
+            {
+                "run_filter": '{"$and": []}',
+                "run_metric_filter": {
+                    "threshold_filter": {
+                        "name": "loss",
+                        "window_size": 0,
+                        "cmp_op": "$gt",
+                        "threshold": 1,
+                    }
+                },
+            }
+        ),
+        "triggeredActionType": "NO_OP",
+        "triggeredActionConfig": {"noOpActionInput": {"noOp": True}},
+    }
+    cases = [
+        ({}, "window"),
+        ({"eventFilter": "not json"}, "eventFilter"),
+        ({"scopeID": "bm9wZQ=="}, "scopeID"),
+        ({"triggeredActionType": "GENERIC_WEBHOOK"}, "triggeredActionConfig"),
+        ({"name": "x" * 300}, "name"),
+    ]
+    for change, field in cases:
+        response = post(server, {"query": mutation, "variables": {"input": {**base, **change}}})
+        assert response.status_code < 500
+        assert field in response.json()["errors"][0]["message"], (change, response.json())
+    assert api.automations(name=f"{project_name}-bad") == []
+    assert api.viewer()["entity"] == "local"  # still serving
+
+
+def test_unknown_things(server: LocalServer, api: Api) -> None:
+    assert post(
+        server, {"query": '{ project(name: "nope", entityName: "nobody") { id } }'}
+    ).json() == {"data": {"project": None}}
+    response = post(
+        server,
+        {"query": 'mutation { deleteTrigger(input: {triggerID: "VHJpZ2dlcjo5OTk="}) { success } }'},
+    )
+    assert response.status_code == 404
+
+
+def test_file_stream_rejects_bad_batches_whole(
+    server: LocalServer, api: Api, project_name: str
+) -> None:
+    api.create_project(project_name)
+    run = api.init_run(f"local/{project_name}", run_id="fs")
+    url = f"{server.base_url}/files/local/{project_name}/fs/file_stream"
+    auth = ("api", server.api_key)
+
+    def send(body: object) -> httpx.Response:
+        return httpx.post(url, json=body, auth=auth)
+
+    good = '{"_step": 0, "x": 1}'
+    history = "wandb-history.jsonl"
+    assert send({"files": {history: {"offset": 5, "content": [good]}}}).status_code == 400
+    bad = send({"files": {history: {"offset": 0, "content": [good, "{not json"]}}})
+    assert bad.status_code == 400 and "content[1]" in bad.json()["errors"][0]["message"]
+    unknown = httpx.post(
+        f"{server.base_url}/files/local/{project_name}/nope/file_stream", json={}, auth=auth
+    )
+    assert unknown.status_code == 404
+    assert api.run(run.path).last_step is None  # nothing of the bad batch was written
+    assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200
+    assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200  # replay
+    assert api.history(run.path, ["x"])["x"].tolist() == [1.0]
+
+
+def test_secrets_never_come_back(server: LocalServer, api: Api) -> None:
+    api.create_slack_integration("#secret-test", "http://127.0.0.1:9/slack-secret-url")
+    api.create_webhook_integration(
+        "secret-hook", "http://127.0.0.1:9/h", secret="TOPSECRET", access_token="TOKEN123"
+    )
+    body = post(
+        server,
+        {
+            "query": '{ entity(name: "local") { integrations { edges { node { __typename '
+            "... on SlackIntegration { id teamName channelName } "
+            "... on GenericWebhookIntegration { id name urlEndpoint } } } } } }"
+        },
+    ).text
+    assert "TOPSECRET" not in body and "TOKEN123" not in body and "slack-secret-url" not in body
+    assert "secret-hook" in body

@@ -55,10 +55,12 @@ class Client:
         return self.api.project(name, entity=ENTITY)
 
     def slack(self) -> Any:
-        return next(iter(self.api.slack_integrations(entity=ENTITY)))
+        found = self.api.slack_integrations(entity=ENTITY)
+        return next(i for i in found if i.channel_name == "#alerts")
 
     def webhook(self) -> Any:
-        return next(iter(self.api.webhook_integrations(entity=ENTITY)))
+        found = self.api.webhook_integrations(entity=ENTITY)
+        return next(i for i in found if i.name == "compat-hook")
 
     def collection_scope(self, collection: Any) -> Any:
         if self.kind == "wandb":  # wandb's scope parser takes only its own objects

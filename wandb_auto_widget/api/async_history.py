@@ -12,7 +12,7 @@ import orjson
 from . import queries
 from .history import Columns, page_specs, spec_json, to_columns
 from .models import Run
-from .transport import RETRY_STATUSES, raise_for, retry_delay
+from .transport import NO_DELAY, RETRY_STATUSES, raise_for, retry_delay
 
 if TYPE_CHECKING:
     from .client import Api
@@ -29,7 +29,10 @@ async def fetch_histories(
     limit = asyncio.Semaphore(max(1, concurrency))
     done = 0
     async with httpx.AsyncClient(
-        base_url=transport.base_url, auth=transport.client.auth, timeout=transport.client.timeout
+        base_url=transport.base_url,
+        auth=transport.client.auth,
+        timeout=transport.client.timeout,
+        transport=httpx.AsyncHTTPTransport(socket_options=NO_DELAY),
     ) as client:
 
         async def graphql(variables: dict[str, Any]) -> dict[str, Any]:

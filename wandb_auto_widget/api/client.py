@@ -15,7 +15,7 @@ from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIn
 from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, ValidationError
-from .history import Columns, page_specs, spec_json, to_columns
+from .history import Columns, concat_columns, page_specs, spec_json, to_columns
 from .models import Artifact, ArtifactCollection, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport
@@ -45,6 +45,7 @@ class Api:
             self.base_url, api_key, timeout=timeout, max_retries=max_retries
         )
         self._default_entity: str | None = None
+        self._features: frozenset[str] | None = None
 
     def __repr__(self) -> str:  # never show the key
         return f"Api(base_url={self.base_url!r})"
@@ -72,6 +73,18 @@ class Api:
                 raise NotFoundError("the server does not know a user for this API key")
             self._default_entity = str(viewer["entity"])
         return self._default_entity
+
+    def features(self) -> frozenset[str]:
+        """The server's enabled feature flags (cached; empty if the server has none)."""
+        if self._features is None:
+            try:
+                info = self._gql(queries.SERVER_FEATURES).get("serverInfo") or {}
+            except ValidationError:
+                info = {}
+            self._features = frozenset(
+                f["name"] for f in info.get("features") or [] if f.get("isEnabled")
+            )
+        return self._features
 
     def viewer(self) -> dict[str, Any]:
         """The current user (``id``, ``entity``, ``username``)."""
@@ -140,8 +153,24 @@ class Api:
 
         Only rows that have every key are returned. ``max_step`` is inclusive.
         """
-        full = run if isinstance(run, Run) and run.history_keys is not None else None
-        full = full or self.run(run if isinstance(run, str) else run.path)
+        path = run if isinstance(run, str) else run.path
+        if "HISTORY_COLUMNS" in self.features():
+            # The embedded server's columnar field: one request, no per-row JSON objects,
+            # and no need to know the run's last step first.
+            entity, project, name = split_path(path, 3)
+            data = self._gql(
+                queries.HISTORY_COLUMNS,
+                entity=entity,
+                project=project,
+                run=name,
+                keys=list(keys),
+                minStep=min_step,
+                maxStep=max_step,
+            ).get("project")
+            if not data or not data.get("run"):
+                raise NotFoundError(f"run {path} not found")
+            return concat_columns(keys, [data["run"]["historyColumns"]])
+        full = run if isinstance(run, Run) and run.history_keys is not None else self.run(path)
         last = full.last_step
         if last is None:
             return to_columns(keys, [])

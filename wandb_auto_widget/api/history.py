@@ -33,18 +33,28 @@ def spec_json(spec: dict[str, Any]) -> str:
 
 
 def to_columns(keys: Sequence[str], pages: list[list[dict[str, Any]]]) -> Columns:
-    """Rows from history pages as arrays: ``_step``, ``_timestamp`` and each key."""
+    """Rows from ``sampledHistory`` pages as arrays: ``_step``, ``_timestamp`` and each key."""
     rows = [row for page in pages for row in page]
-    columns: Columns = {"_step": np.fromiter((r["_step"] for r in rows), np.int64, len(rows))}
+    return _arrays(keys, {k: [r.get(k) for r in rows] for k in ("_step", "_timestamp", *keys)})
+
+
+def concat_columns(keys: Sequence[str], pages: list[dict[str, list[Any]]]) -> Columns:
+    """``historyColumns`` pages (lists per key) as arrays."""
+    names = ("_step", "_timestamp", *keys)
+    return _arrays(keys, {k: [v for page in pages for v in page.get(k, [])] for k in names})
+
+
+def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:
+    columns: Columns = {"_step": np.asarray(lists["_step"], dtype=np.int64)}
     for key in ("_timestamp", *keys):
         if key in columns:
             continue
-        values = [r.get(key) for r in rows]
-        if any(isinstance(v, bool) for v in values):  # booleans are not metric values
+        values = lists[key]
+        if any(type(v) is bool for v in values):  # booleans are not metric values
             columns[key] = np.array(values, dtype=object)
             continue
         try:
-            columns[key] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+            columns[key] = np.array(values, dtype=np.float64)  # None becomes NaN
         except (TypeError, ValueError):
             columns[key] = np.array(values, dtype=object)  # strings, media...
     return columns

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import time
 from typing import Any
 
@@ -22,6 +23,9 @@ from .errors import (
 
 log = logging.getLogger("wandb_auto_widget.api")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# httpx writes a request's headers and body separately; without TCP_NODELAY, Nagle's
+# algorithm holds the body until the server's delayed ACK, adding ~40 ms to every call.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap: float) -> float:
@@ -81,6 +85,7 @@ class Transport:
             auth=("api", api_key) if api_key else None,
             timeout=timeout,
             headers={"User-Agent": "wandb-auto-widget"},
+            transport=httpx.HTTPTransport(socket_options=NO_DELAY),
         )
 
     def post(self, path: str, body: Any) -> httpx.Response:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
-from ariadne import graphql_sync
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, parse, validate
+from graphql import execute as graphql_execute
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,10 +24,6 @@ from .ingest import file_stream
 from .store.db import Database
 
 log = logging.getLogger("wandb_auto_widget.server")
-# ariadne logs every GraphQL error with a traceback; expected errors (bad input, not found,
-# conflicts) are answers, not failures. Unexpected ones are logged by _format_error.
-_ariadne_log = logging.getLogger("wandb_auto_widget.server.graphql")
-_ariadne_log.addFilter(lambda record: False)
 
 MAX_GRAPHQL_BYTES = 8 * 1024 * 1024
 MAX_FILE_STREAM_BYTES = 64 * 1024 * 1024
@@ -98,26 +96,39 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
     schema = build_schema()
     context = Context(db=db, viewer=viewer)
 
-    def execute(payload: Any) -> tuple[int, dict[str, Any]]:
-        errors: list[GraphQLError] = []
+    @functools.lru_cache(maxsize=256)
+    def prepare(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        # Clients send the same few documents over and over: parse and validate each once.
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return None, [error]
+        return document, validate(schema, document)
 
-        def formatter(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
-            errors.append(error)
-            return _format_error(error, debug)
-
-        if isinstance(payload, dict) and payload.get("operationName") == "":
-            payload = {**payload, "operationName": None}  # wandb sends "" for pass-through queries
-        success, result = graphql_sync(
+    def execute(payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        document, problems = prepare(payload["query"])
+        if document is None or problems:
+            return 400, {"errors": [_format_error(e) for e in problems], "data": None}
+        variables = payload.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            return 400, {"errors": [{"message": "variables: must be a JSON object"}], "data": None}
+        result = graphql_execute(
             schema,
-            payload,
+            document,
             context_value=context,
-            error_formatter=formatter,
-            debug=False,
-            logger=_ariadne_log,
+            variable_values=variables,
+            # wandb sends "" for pass-through queries: then run the document's only operation.
+            operation_name=payload.get("operationName") or None,
         )
-        if not success:
-            return 400, result
-        return _status(errors), result
+        if isinstance(result, Awaitable):  # pragma: no cover - every resolver is synchronous
+            raise TypeError("async resolver in a synchronous schema")
+        errors = list(result.errors or [])
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = [_format_error(e) for e in errors]
+        if result.data is None and errors and not any(e.path for e in errors):
+            return 400, body  # variable coercion and other request errors
+        return _status(errors), body
 
     async def graphql(request: Request) -> Response:
         if not _authorized(request, api_key):

@@ -235,6 +235,17 @@ def _history(
     return history.full_rows(ctx(info).db.read(), obj["_row"]["id"], minStep, maxStep, samples)
 
 
+@run_type.field("historyColumns")
+def _history_columns(
+    obj: dict[str, Any],
+    info: Any,
+    keys: list[str],
+    minStep: int | None = None,
+    maxStep: int | None = None,
+) -> dict[str, list[Any]]:
+    return history.key_columns(ctx(info).db.read(), obj["_row"]["id"], keys, minStep, maxStep)
+
+
 @run_type.field("parquetHistory")
 def _parquet_history(*_: Any, **__: Any) -> dict[str, Any]:
     # No parquet export: an empty answer makes wandb-core page through sampledHistory.

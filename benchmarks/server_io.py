@@ -4,8 +4,8 @@
 
 Ingest: runs x steps x 5 metrics logged through ``LoggedRun.log`` in batches (file_stream).
 Fetch: one metric of every run through ``Api.histories`` (paged, concurrent).
-Baselines, measured in the same run on the same database file: ``executemany`` of the same
-rows into a bare SQLite table, and a raw ``SELECT`` of the rows the fetch returns.
+Baselines, measured in the same run: ``executemany`` of the same points into a bare
+SQLite table, and a raw read and decode of the same points from the server's own file.
 """
 
 from __future__ import annotations
@@ -81,18 +81,22 @@ def main() -> None:
         got = sum(len(c["val/loss"]) for c in fetched.values())
         assert got == fetch_points, f"fetched {got} points, expected {fetch_points}"
 
+        # Baseline: read the same points straight from the store's file and decode them,
+        # with no server, GraphQL or HTTP in between.
         store = sqlite3.connect(tmp / "bench.db")
         key_id = store.execute("SELECT id FROM metric_keys WHERE name = 'val/loss'").fetchone()[0]
         start = time.perf_counter()
         raw_rows = 0
         for (run_id,) in store.execute("SELECT id FROM runs").fetchall():
-            raw_rows += len(
-                store.execute(
-                    "SELECT step, ts, value FROM history_values WHERE run_id = ? AND key_id = ? "
-                    "ORDER BY step",
-                    (run_id, key_id),
-                ).fetchall()
-            )
+            parts = store.execute(
+                "SELECT steps, ts, vals FROM history_chunks WHERE run_id = ? AND key_id = ? "
+                "ORDER BY first_step",
+                (run_id, key_id),
+            ).fetchall()
+            steps = np.frombuffer(b"".join(p[0] for p in parts), "<i8")
+            np.frombuffer(b"".join(p[1] for p in parts), "<f8")
+            np.frombuffer(b"".join(p[2] for p in parts), "<f8")
+            raw_rows += steps.size
         raw_fetch_s = time.perf_counter() - start
         assert raw_rows == fetch_points
 

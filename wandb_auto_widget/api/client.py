@@ -15,7 +15,7 @@ from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIn
 from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, ValidationError
-from .history import Columns, concat_columns, page_specs, spec_json, to_columns
+from .history import Columns, from_history_columns, page_specs, spec_json, to_columns
 from .models import Artifact, ArtifactCollection, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport
@@ -169,7 +169,7 @@ class Api:
             ).get("project")
             if not data or not data.get("run"):
                 raise NotFoundError(f"run {path} not found")
-            return concat_columns(keys, [data["run"]["historyColumns"]])
+            return from_history_columns(keys, data["run"]["historyColumns"])
         full = run if isinstance(run, Run) and run.history_keys is not None else self.run(path)
         last = full.last_step
         if last is None:

@@ -6,6 +6,7 @@ Each page asks for ``samples`` equal to the number of steps in its range, so no 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,10 +39,22 @@ def to_columns(keys: Sequence[str], pages: list[list[dict[str, Any]]]) -> Column
     return _arrays(keys, {k: [r.get(k) for r in rows] for k in ("_step", "_timestamp", *keys)})
 
 
-def concat_columns(keys: Sequence[str], pages: list[dict[str, list[Any]]]) -> Columns:
-    """``historyColumns`` pages (lists per key) as arrays."""
-    names = ("_step", "_timestamp", *keys)
-    return _arrays(keys, {k: [v for page in pages for v in page.get(k, [])] for k in names})
+def from_history_columns(keys: Sequence[str], data: dict[str, Any]) -> Columns:
+    """The embedded server's ``historyColumns``: base64 little-endian arrays, or lists."""
+    lists: dict[str, list[Any]] = {}
+    columns: Columns = {}
+    for key in ("_step", "_timestamp", *keys):
+        value = data.get(key, [])
+        if isinstance(value, str):
+            dtype = "<i8" if key == "_step" else "<f8"
+            columns[key] = np.frombuffer(base64.b64decode(value), dtype=dtype)
+        else:
+            lists[key] = value
+    if lists:
+        lists.setdefault("_step", [])
+        converted = _arrays([k for k in lists if k != "_step"], lists)
+        columns.update({k: v for k, v in converted.items() if k in lists})
+    return {k: columns[k] for k in ("_step", "_timestamp", *keys) if k in columns}
 
 
 def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:
@@ -50,7 +63,7 @@ def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:
         if key in columns:
             continue
         values = lists[key]
-        if any(type(v) is bool for v in values):  # booleans are not metric values
+        if bool in set(map(type, values)):  # booleans are not metric values
             columns[key] = np.array(values, dtype=object)
             continue
         try:

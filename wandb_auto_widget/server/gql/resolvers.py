@@ -3,9 +3,11 @@ one write transaction, so a failed mutation leaves nothing half-written."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from ariadne import (
     InterfaceType,
@@ -242,8 +244,14 @@ def _history_columns(
     keys: list[str],
     minStep: int | None = None,
     maxStep: int | None = None,
-) -> dict[str, list[Any]]:
-    return history.key_columns(ctx(info).db.read(), obj["_row"]["id"], keys, minStep, maxStep)
+) -> dict[str, Any]:
+    """Numeric columns travel as base64 of little-endian int64 (``_step``) or float64 arrays;
+    other columns as JSON lists."""
+    columns = history.key_columns(ctx(info).db.read(), obj["_row"]["id"], keys, minStep, maxStep)
+    return {
+        key: base64.b64encode(value.tobytes()).decode() if isinstance(value, np.ndarray) else value
+        for key, value in columns.items()
+    }
 
 
 @run_type.field("parquetHistory")

@@ -7,9 +7,11 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 
 from ..errors import Invalid
+from . import chunks
 
 SPECIAL = ("_step", "_timestamp")
 
@@ -88,7 +90,7 @@ def append_lines(
     keys = _KeyCache(conn)
     last_step = run["last_step"]
     history_rows: list[tuple[int, int, str]] = []
-    values: list[tuple[int, int, int, float | None, float]] = []
+    values: dict[int, tuple[list[int], list[float], list[float]]] = {}
     key_counts: dict[tuple[int, str], int] = {}
     accepted = []
     run_id = run["id"]
@@ -111,12 +113,15 @@ def append_lines(
             counted = (key_id, kind)
             key_counts[counted] = key_counts.get(counted, 0) + 1
             if kind == "number" and name not in SPECIAL and isfinite(value):
-                values.append((run_id, key_id, step, ts, float(value)))
+                column = values.get(key_id)
+                if column is None:
+                    column = values[key_id] = ([], [], [])
+                column[0].append(step)
+                column[1].append(math.nan if ts is None else ts)
+                column[2].append(float(value))
     conn.executemany("INSERT INTO history(run_id, step, row) VALUES (?, ?, ?)", history_rows)
-    conn.executemany(
-        "INSERT INTO history_values(run_id, key_id, step, ts, value) VALUES (?, ?, ?, ?, ?)",
-        values,
-    )
+    for key_id, (steps, stamps, numbers) in values.items():
+        chunks.append(conn, run_id, key_id, steps, stamps, numbers)
     conn.executemany(
         "INSERT INTO run_keys(run_id, key_id, type, count) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(run_id, key_id, type) DO UPDATE SET count = count + excluded.count",
@@ -181,14 +186,12 @@ def key_rows(
     ``max_step`` is inclusive. ``limit`` caps the number of rows, taken evenly across the
     range (W&B's sampling); None returns all of them.
     """
-    wanted = [k for k in dict.fromkeys(keys) if k not in SPECIAL]
-    lo = -(2**63) if min_step is None else min_step
-    hi = 2**63 - 1 if max_step is None else max_step
-    ids = _numeric_only(conn, run_id, wanted) if wanted else None
-    if wanted and ids is not None:
-        rows = _rows_from_values(conn, run_id, wanted, ids, lo, hi, "_timestamp" in keys)
-    else:
-        rows = _rows_from_json(conn, run_id, keys, lo, hi)
+    columns = key_columns(conn, run_id, keys, min_step, max_step)
+    names = [k for k in dict.fromkeys(["_step", *keys])]
+    lists = {
+        k: columns[k].tolist() if isinstance(columns[k], np.ndarray) else columns[k] for k in names
+    }
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*lists.values(), strict=True)]
     return _sample(rows, limit)
 
 
@@ -198,57 +201,34 @@ def key_columns(
     keys: Sequence[str],
     min_step: int | None,
     max_step: int | None,
-) -> dict[str, list[Any]]:
-    """Like :func:`key_rows` but as columns, never sampled: ``{"_step": [...], key: [...]}``.
-
-    Always has ``_step`` and ``_timestamp``. ``max_step`` is inclusive.
-    """
+) -> dict[str, Any]:
+    """Rows that have every key, as columns, never sampled; always with ``_step`` and
+    ``_timestamp``. Numeric keys come back as arrays, others as lists. ``max_step`` is
+    inclusive."""
     wanted = [k for k in dict.fromkeys(keys) if k not in SPECIAL]
     lo = -(2**63) if min_step is None else min_step
     hi = 2**63 - 1 if max_step is None else max_step
-    ids = _numeric_only(conn, run_id, wanted) if wanted else None
-    if len(wanted) == 1 and ids is not None:  # the preview's case: one numeric metric
-        cursor = conn.cursor()
-        cursor.row_factory = None  # plain tuples: sqlite3.Row costs half the time here
-        found = cursor.execute(
-            "SELECT step, ts, value FROM history_values "
-            "WHERE run_id = ? AND key_id = ? AND step BETWEEN ? AND ? ORDER BY step",
-            (run_id, ids[wanted[0]], lo, hi),
-        ).fetchall()
-        steps, stamps, numbers = zip(*found, strict=True) if found else ((), (), ())
-        return {"_step": list(steps), "_timestamp": list(stamps), wanted[0]: list(numbers)}
-    rows = key_rows(conn, run_id, ["_timestamp", *keys], min_step, max_step, None)
-    return {key: [row.get(key) for row in rows] for key in ["_step", "_timestamp", *wanted]}
-
-
-def _rows_from_values(
-    conn: sqlite3.Connection,
-    run_id: int,
-    names: list[str],
-    ids: dict[str, int],
-    lo: int,
-    hi: int,
-    with_ts: bool,
-) -> list[dict[str, Any]]:
-    first, *others = names
-    query = (
-        "SELECT step, ts, value FROM history_values "
-        "WHERE run_id = ? AND key_id = ? AND step BETWEEN ? AND ? ORDER BY step"
-    )
-    rows: dict[int, dict[str, Any]] = {}
-    for step, ts, value in conn.execute(query, (run_id, ids[first], lo, hi)):
-        row: dict[str, Any] = {"_step": step, first: value}
-        if with_ts:
-            row["_timestamp"] = ts
-        rows[step] = row
-    for name in others:
-        present = {}
-        for step, _, value in conn.execute(query, (run_id, ids[name], lo, hi)):
-            if step in rows:
-                rows[step][name] = value
-                present[step] = rows[step]
-        rows = present
-    return list(rows.values())
+    ids = _numeric_only(conn, run_id, wanted)
+    if ids is None:  # some key holds strings, media...: read whole rows
+        rows = _rows_from_json(conn, run_id, ["_timestamp", *wanted], lo, hi)
+        return {k: [row.get(k) for row in rows] for k in ["_step", "_timestamp", *wanted]}
+    if not wanted:
+        rows = _rows_from_json(conn, run_id, ["_timestamp"], lo, hi)
+        return {
+            "_step": np.asarray([r["_step"] for r in rows], dtype=np.int64),
+            "_timestamp": np.asarray([r["_timestamp"] for r in rows], dtype=np.float64),
+        }
+    steps, stamps, first = chunks.read(conn, run_id, ids[wanted[0]], lo, hi)
+    out: dict[str, Any] = {wanted[0]: first}
+    for name in wanted[1:]:  # keep only the steps every key was logged at
+        other_steps, _, other = chunks.read(conn, run_id, ids[name], lo, hi)
+        common, mine, theirs = np.intersect1d(
+            steps, other_steps, assume_unique=True, return_indices=True
+        )
+        steps, stamps = common, stamps[mine]
+        out = {k: v[mine] for k, v in out.items()}
+        out[name] = other[theirs]
+    return {"_step": steps, "_timestamp": stamps, **out}
 
 
 def _rows_from_json(

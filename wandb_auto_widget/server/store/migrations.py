@@ -47,15 +47,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, step)
     ) WITHOUT ROWID;
     CREATE TABLE metric_keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-    -- One numeric value per (run, key, step), with the row's _timestamp beside it, so that
-    -- fetching one metric is a single index range scan.
-    CREATE TABLE history_values (
+    -- Numeric history as columnar chunks: per (run, key), up to CHUNK_SIZE steps,
+    -- timestamps and values as little-endian int64/float64 arrays, so that reading a
+    -- metric is a few BLOB reads instead of one B-tree row per point.
+    CREATE TABLE history_chunks (
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         key_id INTEGER NOT NULL REFERENCES metric_keys(id),
-        step INTEGER NOT NULL,
-        ts REAL,
-        value REAL NOT NULL,
-        PRIMARY KEY (run_id, key_id, step)
+        first_step INTEGER NOT NULL,
+        last_step INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        steps BLOB NOT NULL,
+        ts BLOB NOT NULL,
+        vals BLOB NOT NULL,
+        PRIMARY KEY (run_id, key_id, first_step)
     ) WITHOUT ROWID;
     CREATE TABLE run_keys (
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

@@ -195,33 +195,70 @@ class Api:
         *,
         min_step: int | None = None,
         max_step: int | None = None,
-        concurrency: int = 8,
+        concurrency: int = 4,
         on_progress: Progress | None = None,
         cancel: threading.Event | None = None,
+        batch_runs: int = 25,
     ) -> dict[str, Columns]:
-        """:meth:`history` for many runs, ``concurrency`` at a time, keyed by run path.
+        """:meth:`history` for many runs, keyed by run path, ``concurrency`` requests at a time.
 
+        On the embedded server, runs of one project travel ``batch_runs`` to a request.
         ``on_progress(done, total)`` is called as runs complete. Setting ``cancel`` stops
-        fetching runs that have not started; the result then holds the finished ones.
+        fetching work that has not started; the result then holds what finished.
         """
-        runs = list(runs)
+        paths = list(iter_paths(runs))
+        jobs: list[tuple[str, list[str]]]
+        if "HISTORY_COLUMNS" in self.features():
+            by_project: dict[str, list[str]] = {}
+            for path in paths:
+                entity, project, name = split_path(path, 3)
+                by_project.setdefault(f"{entity}/{project}", []).append(name)
+            jobs = [
+                (project, names[i : i + batch_runs])
+                for project, names in by_project.items()
+                for i in range(0, len(names), batch_runs)
+            ]
+        else:
+            jobs = [("", [path]) for path in paths]
+
+        def fetch(job: tuple[str, list[str]]) -> dict[str, Columns]:
+            project_path, names = job
+            if not project_path:  # one run, paged through sampledHistory
+                return {
+                    names[0]: self.history(names[0], keys, min_step=min_step, max_step=max_step)
+                }
+            entity, project = split_path(project_path, 2)
+            found = self._gql(
+                queries.PROJECT_HISTORY_COLUMNS,
+                entity=entity,
+                project=project,
+                runs=names,
+                keys=list(keys),
+                minStep=min_step,
+                maxStep=max_step,
+            ).get("project")
+            if not found:
+                raise NotFoundError(f"project {project_path} not found")
+            return {
+                f"{project_path}/{name}": from_history_columns(keys, columns)
+                for name, columns in found["historyColumns"].items()
+                if columns is not None
+            }
+
         results: dict[str, Columns] = {}
-        total = len(runs)
-
-        def fetch(item: Run | str) -> tuple[str, Columns | None]:
-            path = item if isinstance(item, str) else item.path
-            if cancel is not None and cancel.is_set():
-                return path, None
-            return path, self.history(item, keys, min_step=min_step, max_step=max_step)
-
+        done = 0
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = [pool.submit(fetch, item) for item in runs]
-            for done, future in enumerate(as_completed(futures), start=1):
-                path, columns = future.result()
-                if columns is not None:
-                    results[path] = columns
+            futures = {
+                pool.submit(lambda j=job: None if cancel and cancel.is_set() else fetch(j)): job
+                for job in jobs
+            }
+            for future in as_completed(futures):
+                found = future.result()
+                if found is not None:
+                    results.update(found)
+                done += len(futures[future][1])
                 if on_progress is not None:
-                    on_progress(done, total)
+                    on_progress(done, len(paths))
         return results
 
     async def ahistories(

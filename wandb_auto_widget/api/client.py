@@ -245,13 +245,13 @@ class Api:
                 if columns is not None
             }
 
+        def fetch_unless_cancelled(job: tuple[str, list[str]]) -> dict[str, Columns] | None:
+            return None if cancel is not None and cancel.is_set() else fetch(job)
+
         results: dict[str, Columns] = {}
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            futures = {
-                pool.submit(lambda j=job: None if cancel and cancel.is_set() else fetch(j)): job
-                for job in jobs
-            }
+            futures = {pool.submit(fetch_unless_cancelled, job): job for job in jobs}
             for future in as_completed(futures):
                 found = future.result()
                 if found is not None:

@@ -15,10 +15,10 @@ from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIn
 from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, ValidationError
-from .history import Columns, from_history_columns, page_specs, spec_json, to_columns
+from .history import Columns, page_specs, parse_bulk_columns, spec_json, to_columns
 from .models import Artifact, ArtifactCollection, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
-from .transport import Transport
+from .transport import Transport, raise_for
 
 Progress = Callable[[int, int], None]
 
@@ -155,21 +155,12 @@ class Api:
         """
         path = run if isinstance(run, str) else run.path
         if "HISTORY_COLUMNS" in self.features():
-            # The embedded server's columnar field: one request, no per-row JSON objects,
-            # and no need to know the run's last step first.
+            # The embedded server's bulk endpoint: raw arrays, no per-row JSON.
             entity, project, name = split_path(path, 3)
-            data = self._gql(
-                queries.HISTORY_COLUMNS,
-                entity=entity,
-                project=project,
-                run=name,
-                keys=list(keys),
-                minStep=min_step,
-                maxStep=max_step,
-            ).get("project")
-            if not data or not data.get("run"):
+            found = self._bulk_columns(f"{entity}/{project}", [name], keys, min_step, max_step)
+            if found.get(name) is None:
                 raise NotFoundError(f"run {path} not found")
-            return from_history_columns(keys, data["run"]["historyColumns"])
+            return found[name]  # type: ignore[return-value]
         full = run if isinstance(run, Run) and run.history_keys is not None else self.run(path)
         last = full.last_step
         if last is None:
@@ -227,23 +218,8 @@ class Api:
                 return {
                     names[0]: self.history(names[0], keys, min_step=min_step, max_step=max_step)
                 }
-            entity, project = split_path(project_path, 2)
-            found = self._gql(
-                queries.PROJECT_HISTORY_COLUMNS,
-                entity=entity,
-                project=project,
-                runs=names,
-                keys=list(keys),
-                minStep=min_step,
-                maxStep=max_step,
-            ).get("project")
-            if not found:
-                raise NotFoundError(f"project {project_path} not found")
-            return {
-                f"{project_path}/{name}": from_history_columns(keys, columns)
-                for name, columns in found["historyColumns"].items()
-                if columns is not None
-            }
+            found = self._bulk_columns(project_path, names, keys, min_step, max_step)
+            return {f"{project_path}/{name}": c for name, c in found.items() if c is not None}
 
         def fetch_unless_cancelled(job: tuple[str, list[str]]) -> dict[str, Columns] | None:
             return None if cancel is not None and cancel.is_set() else fetch(job)
@@ -260,6 +236,28 @@ class Api:
                 if on_progress is not None:
                     on_progress(done, len(paths))
         return results
+
+    def _bulk_columns(
+        self,
+        project_path: str,
+        names: list[str],
+        keys: Sequence[str],
+        min_step: int | None,
+        max_step: int | None,
+    ) -> dict[str, Columns | None]:
+        entity, project = split_path(project_path, 2)
+        body = {
+            "entity": entity,
+            "project": project,
+            "runs": names,
+            "keys": list(keys),
+            "minStep": min_step,
+            "maxStep": max_step,
+        }
+        response = self._transport.post("/history/columns", body)
+        if response.status_code != 200:
+            raise_for(response)
+        return parse_bulk_columns(response.content)
 
     async def ahistories(
         self,
@@ -407,8 +405,6 @@ class Api:
         self, entity: str, project: str, run: str, body: dict[str, Any]
     ) -> dict[str, Any]:
         """POST to W&B's file_stream endpoint for a run."""
-        from .transport import raise_for
-
         response = self._transport.post(f"/files/{entity}/{project}/{run}/file_stream", body)
         return raise_for(response)
 

@@ -6,7 +6,7 @@ Each page asks for ``samples`` equal to the number of steps in its range, so no 
 
 from __future__ import annotations
 
-import base64
+import struct
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -39,22 +39,28 @@ def to_columns(keys: Sequence[str], pages: list[list[dict[str, Any]]]) -> Column
     return _arrays(keys, {k: [r.get(k) for r in rows] for k in ("_step", "_timestamp", *keys)})
 
 
-def from_history_columns(keys: Sequence[str], data: dict[str, Any]) -> Columns:
-    """The embedded server's ``historyColumns``: base64 little-endian arrays, or lists."""
-    lists: dict[str, list[Any]] = {}
-    columns: Columns = {}
-    for key in ("_step", "_timestamp", *keys):
-        value = data.get(key, [])
-        if isinstance(value, str):
-            dtype = "<i8" if key == "_step" else "<f8"
-            columns[key] = np.frombuffer(base64.b64decode(value), dtype=dtype)
-        else:
-            lists[key] = value
-    if lists:
-        lists.setdefault("_step", [])
-        converted = _arrays([k for k in lists if k != "_step"], lists)
-        columns.update({k: v for k, v in converted.items() if k in lists})
-    return {k: columns[k] for k in ("_step", "_timestamp", *keys) if k in columns}
+def parse_bulk_columns(content: bytes) -> dict[str, Columns | None]:
+    """Decode the embedded server's ``/history/columns`` response (see bulk_history.py)."""
+    (head_len,) = struct.unpack_from("<I", content)
+    header = orjson.loads(content[4 : 4 + head_len])
+    offset = 4 + head_len
+    out: dict[str, Columns | None] = {}
+    for entry in header:
+        if entry.get("missing"):
+            out[entry["run"]] = None
+            continue
+        columns: Columns = {}
+        for column in entry["columns"]:
+            if "values" in column:  # not numeric: sent as a JSON list
+                lists = {"_step": [], column["key"]: column["values"]}
+                columns[column["key"]] = _arrays([column["key"]], lists)[column["key"]]
+                continue
+            dtype = np.dtype(column["dtype"])
+            size = column["length"] * dtype.itemsize
+            columns[column["key"]] = np.frombuffer(content, dtype, column["length"], offset)
+            offset += size
+        out[entry["run"]] = columns
+    return out
 
 
 def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:

@@ -132,24 +132,6 @@ query SampledHistoryPage($entity: String!, $project: String!, $run: String!, $sp
 
 SERVER_FEATURES = "query ServerFeaturesQuery { serverInfo { features { name isEnabled } } }"
 
-HISTORY_COLUMNS = """
-query HistoryColumns($entity: String!, $project: String!, $run: String!, $keys: [String!]!,
-                     $minStep: Int64, $maxStep: Int64) {
-  project(name: $project, entityName: $entity) {
-    run(name: $run) { historyColumns(keys: $keys, minStep: $minStep, maxStep: $maxStep) }
-  }
-}
-"""
-
-PROJECT_HISTORY_COLUMNS = """
-query ProjectHistoryColumns($entity: String!, $project: String!, $runs: [String!]!,
-                            $keys: [String!]!, $minStep: Int64, $maxStep: Int64) {
-  project(name: $project, entityName: $entity) {
-    historyColumns(runs: $runs, keys: $keys, minStep: $minStep, maxStep: $maxStep)
-  }
-}
-"""
-
 UPSERT_MODEL = """
 mutation UpsertModel($name: String!, $entity: String!) {
   upsertModel(input: {name: $name, entityName: $entity}) { model { id name entityName createdAt } }

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .bulk_history import columns_response
 from .errors import Invalid, ServerError
 from .gql import Context, build_schema
 from .ingest import file_stream
@@ -175,6 +176,20 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
             return _error(exc.message, status, exc.code)
         return _json(result)
 
+    async def bulk_history(request: Request) -> Response:
+        if not _authorized(request, api_key):
+            return _error("invalid or missing API key", 401, "UNAUTHENTICATED")
+        body = await _body(request, MAX_GRAPHQL_BYTES)
+        if isinstance(body, Response):
+            return body
+        try:
+            content = await run_in_threadpool(columns_response, db, orjson.loads(body))
+        except orjson.JSONDecodeError:
+            return _error("body: not JSON", 400)
+        except ServerError as exc:
+            return _error(exc.message, 400 if isinstance(exc, Invalid) else exc.status, exc.code)
+        return Response(content, media_type="application/octet-stream")
+
     async def health(_: Request) -> Response:
         return _json({"ok": True})
 
@@ -182,6 +197,7 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["POST"]),
             Route("/files/{entity}/{project}/{run}/file_stream", stream, methods=["POST"]),
+            Route("/history/columns", bulk_history, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
         ]
     )

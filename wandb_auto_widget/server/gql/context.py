@@ -14,7 +14,7 @@ FEATURES = (
     "AUTOMATION_EVENT_RUN_METRIC_ZSCORE",
     "AUTOMATION_EVENT_RUN_STATE",
     "AUTOMATION_ACTION_NO_OP",
-    "HISTORY_COLUMNS",  # ours: Run.historyColumns
+    "HISTORY_COLUMNS",  # ours: POST /history/columns (bulk_history.py)
 )
 
 

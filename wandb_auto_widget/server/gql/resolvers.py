@@ -3,11 +3,9 @@ one write transaction, so a failed mutation leaves nothing half-written."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 from ariadne import (
     InterfaceType,
@@ -22,7 +20,6 @@ from graphql import GraphQLSchema
 
 from ..errors import Invalid, NotFound
 from ..store import artifacts, entities, history, integrations, runs, triggers
-from ..store import runs as runs_store
 from ..store.ids import decode
 from . import objects
 from .context import FEATURES, ctx, page
@@ -236,48 +233,6 @@ def _history(
     maxStep: int | None = None,
 ) -> list[str]:
     return history.full_rows(ctx(info).db.read(), obj["_row"]["id"], minStep, maxStep, samples)
-
-
-def _encode_columns(columns: dict[str, Any]) -> dict[str, Any]:
-    """Numeric columns travel as base64 of little-endian int64 (``_step``) or float64 arrays;
-    other columns as JSON lists."""
-    return {
-        key: base64.b64encode(value.tobytes()).decode() if isinstance(value, np.ndarray) else value
-        for key, value in columns.items()
-    }
-
-
-@run_type.field("historyColumns")
-def _history_columns(
-    obj: dict[str, Any],
-    info: Any,
-    keys: list[str],
-    minStep: int | None = None,
-    maxStep: int | None = None,
-) -> dict[str, Any]:
-    conn = ctx(info).db.read()
-    return _encode_columns(history.key_columns(conn, obj["_row"]["id"], keys, minStep, maxStep))
-
-
-@project_type.field("historyColumns")
-def _project_history_columns(
-    obj: dict[str, Any],
-    info: Any,
-    runs: list[str],
-    keys: list[str],
-    minStep: int | None = None,
-    maxStep: int | None = None,
-) -> dict[str, Any]:
-    conn = ctx(info).db.read()
-    out: dict[str, Any] = {}
-    for name in runs:
-        found = runs_store.get_run(conn, obj["_row"]["id"], name)
-        out[name] = (
-            None
-            if found is None
-            else _encode_columns(history.key_columns(conn, found["id"], keys, minStep, maxStep))
-        )
-    return out
 
 
 @run_type.field("parquetHistory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -226,6 +227,10 @@ class Api:
 
         results: dict[str, Columns] = {}
         done = 0
+        if jobs and jobs[0][0]:
+            # Bulk fetches from the embedded server are CPU-bound on this machine: more
+            # threads than cores only contend for the GIL.
+            concurrency = min(concurrency, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             futures = {pool.submit(fetch_unless_cancelled, job): job for job in jobs}
             for future in as_completed(futures):

@@ -28,6 +28,7 @@ test: lint typecheck
 
 bench: install
 	$(PY) benchmarks/preview_eval.py
+	$(PY) benchmarks/server_io.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -119,7 +119,7 @@ def main() -> None:
         f"{fetch_points / fetch_s:,.0f} points/s"
     )
     print(
-        f"  baseline, raw sqlite SELECT:           {raw_fetch_s:.2f} s, "
+        f"  baseline, raw read of the same chunks:  {raw_fetch_s:.2f} s, "
         f"{fetch_points / raw_fetch_s:,.0f} points/s  "
         f"(Api is {fetch_s / raw_fetch_s:.2f}x the time)"
     )

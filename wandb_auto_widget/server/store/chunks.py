@@ -67,6 +67,27 @@ def append(
     )
 
 
+def read_blobs(
+    conn: sqlite3.Connection, run_id: int, key_id: int, lo: int, hi: int
+) -> tuple[list[bytes], list[bytes], list[bytes], int] | None:
+    """The raw chunk BLOBs (steps, timestamps, values) and the point count, when every
+    chunk lies inside ``lo..hi``; None when some chunk would need trimming."""
+    found = conn.execute(
+        "SELECT first_step, last_step, n, steps, ts, vals FROM history_chunks "
+        "WHERE run_id = ? AND key_id = ? AND last_step >= ? AND first_step <= ? "
+        "ORDER BY first_step",
+        (run_id, key_id, lo, hi),
+    ).fetchall()
+    if found and (found[0][0] < lo or found[-1][1] > hi):
+        return None
+    return (
+        [r[3] for r in found],
+        [r[4] for r in found],
+        [r[5] for r in found],
+        sum(r[2] for r in found),
+    )
+
+
 def read(conn: sqlite3.Connection, run_id: int, key_id: int, lo: int, hi: int) -> Arrays:
     """A key's (steps, timestamps, values) with ``lo <= step <= hi``."""
     found = conn.execute(

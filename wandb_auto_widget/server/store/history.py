@@ -195,6 +195,21 @@ def key_rows(
     return _sample(rows, limit)
 
 
+def single_key_blobs(
+    conn: sqlite3.Connection, run_id: int, key: str, min_step: int | None, max_step: int | None
+) -> tuple[list[bytes], list[bytes], list[bytes], int] | None:
+    """For one numeric key whose chunks all lie in the step range: the raw chunk BLOBs
+    (steps, timestamps, values) and the point count, to send without decoding. Else None."""
+    if key in SPECIAL:
+        return None
+    ids = _numeric_only(conn, run_id, [key])
+    if ids is None:
+        return None
+    lo = -(2**63) if min_step is None else min_step
+    hi = 2**63 - 1 if max_step is None else max_step
+    return chunks.read_blobs(conn, run_id, ids[key], lo, hi)
+
+
 def key_columns(
     conn: sqlite3.Connection,
     run_id: int,

@@ -173,6 +173,7 @@ def list_runs(
     except ValueError as exc:
         raise Invalid(f"filters: {exc}") from None
     try:
+        matches_run_filter(expr, {})  # reject unsupported operators even with no runs
         return [row for row in rows if matches_run_filter(expr, run_fields(row))]
     except ValueError as exc:
         raise Invalid(f"filters: {exc}") from None

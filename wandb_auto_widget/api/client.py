@@ -101,6 +101,35 @@ class Api:
             raise NotFoundError(f"project {entity}/{name} not found")
         return Project(id=found["id"], name=found["name"], entity=found["entityName"])
 
+    def projects(self, entity: str | None = None) -> list[Project]:
+        """The entity's projects (registries included; see :meth:`registries`)."""
+        entity = entity or self.default_entity
+        out: list[Project] = []
+        cursor = None
+        while True:
+            found = self._gql(queries.ENTITY_PROJECTS, entity=entity, cursor=cursor).get("entity")
+            if found is None:
+                raise NotFoundError(f"entity {entity!r} not found")
+            connection = found["projects"]
+            out += [
+                Project(id=e["node"]["id"], name=e["node"]["name"], entity=e["node"]["entityName"])
+                for e in connection["edges"]
+            ]
+            if not connection["pageInfo"]["hasNextPage"]:
+                return out
+            cursor = connection["pageInfo"]["endCursor"]
+
+    def metric_keys(self, path: str, *, max_runs: int = 20) -> list[str]:
+        """Numeric history keys logged in ``entity/project``, from its most recent runs."""
+        keys: set[str] = set()
+        for run in self.runs(path, per_page=max_runs)[:max_runs]:
+            history_keys = self.run(run.path).history_keys or {}
+            for name, info in (history_keys.get("keys") or {}).items():
+                counts = info.get("typeCounts") or []
+                if not name.startswith("_") and any(c.get("type") == "number" for c in counts):
+                    keys.add(name)
+        return sorted(keys)
+
     def runs(
         self,
         path: str,
@@ -489,15 +518,7 @@ class Api:
 
     def registries(self, entity: str | None = None) -> list[Project]:
         """The entity's registries (projects named ``wandb-registry-<name>``)."""
-        entity = entity or self.default_entity
-        found = self._gql(queries.ENTITY_PROJECTS, entity=entity).get("entity")
-        if found is None:
-            raise NotFoundError(f"entity {entity!r} not found")
-        return [
-            Project(id=e["node"]["id"], name=e["node"]["name"], entity=e["node"]["entityName"])
-            for e in found["projects"]["edges"]
-            if e["node"]["name"].startswith("wandb-registry-")
-        ]
+        return [p for p in self.projects(entity) if p.name.startswith("wandb-registry-")]
 
     def log_artifact(
         self,

@@ -1,0 +1,83 @@
+import { describe as group, expect, it } from "vitest";
+import { applyEdit, coerce, describe, insertAt, kindOf, scopeChoices } from "../src/spec";
+
+const options = {
+  projects: [
+    { id: "P1", name: "mnist" },
+    { id: "R1", name: "wandb-registry-model" },
+  ],
+  collections: [{ id: "C1", name: "classifier", typename: "ArtifactSequence" }],
+};
+
+group("coerce", () => {
+  it("keeps ints as ints and floats as floats for numeric fields", () => {
+    expect(coerce("window", "5")).toBe(5);
+    expect(coerce("threshold", "0.5")).toBe(0.5);
+  });
+  it("leaves text the user is still typing for Python to report", () => {
+    expect(coerce("threshold", "0.5x")).toBe("0.5x");
+    expect(coerce("threshold", "")).toBe("");
+    expect(coerce("metric", "12")).toBe("12");
+  });
+});
+
+group("applyEdit", () => {
+  it("switching to a run event resets an artifact-collection scope", () => {
+    const spec = { event_type: "CREATE_ARTIFACT", scope_id: "C1", scope_name: "classifier", scope_typename: "ArtifactSequence" };
+    const next = applyEdit(spec, "event_type", "RUN_METRIC");
+    expect(next).toMatchObject({ event_type: "RUN_METRIC", scope_id: "", scope_typename: "Project" });
+  });
+  it("keeps other fields when the event type changes", () => {
+    const next = applyEdit({ event_type: "RUN_METRIC", metric: "loss", window: 5 }, "event_type", "RUN_METRIC_CHANGE");
+    expect(next).toMatchObject({ metric: "loss", window: 5 });
+  });
+});
+
+group("scopeChoices", () => {
+  it("offers only projects for run events", () => {
+    expect(scopeChoices(options, "RUN_METRIC").map((c) => c.label)).toEqual(["project mnist"]);
+  });
+  it("offers only collections for OnCreateArtifact", () => {
+    expect(scopeChoices(options, "CREATE_ARTIFACT").map((c) => c.id)).toEqual(["C1"]);
+  });
+  it("offers projects, registries and collections for other artifact events", () => {
+    expect(scopeChoices(options, "ADD_ARTIFACT_ALIAS").map((c) => c.label)).toEqual([
+      "project mnist",
+      "registry model",
+      "collection classifier",
+    ]);
+  });
+});
+
+group("describe", () => {
+  it("says what a threshold automation does", () => {
+    const text = describe({
+      event_type: "RUN_METRIC", metric: "val/loss", agg: "AVERAGE", window: 5, cmp: "$gt",
+      threshold: 0.5, run_filter_mode: "any", scope_name: "mnist",
+    });
+    expect(text).toBe("Fires when the average of the last 5 values of val/loss is above 0.5, in any run of mnist.");
+  });
+  it("says what a relative change does, as a percentage", () => {
+    const text = describe({
+      event_type: "RUN_METRIC_CHANGE", metric: "acc", change_dir: "DECREASE", change_type: "RELATIVE",
+      change_amount: 0.1, change_window: 10, prior_window: 50, run_filter_mode: "contains", run_filter_value: "bert",
+    });
+    expect(text).toContain("acc falls by at least 10%");
+    expect(text).toContain('runs whose name contains "bert"');
+  });
+  it("lists run states", () => {
+    expect(describe({ event_type: "RUN_STATE", states: ["FAILED", "FINISHED"], run_filter_mode: "any" })).toBe(
+      "Fires when any run becomes failed or finished.",
+    );
+  });
+});
+
+group("helpers", () => {
+  it("kindOf falls back to threshold", () => {
+    expect(kindOf("RUN_METRIC_ZSCORE")).toBe("zscore");
+    expect(kindOf("nope")).toBe("threshold");
+  });
+  it("insertAt puts a variable at the caret", () => {
+    expect(insertAt('{"run": ""}', 9, "${run_name}")).toBe('{"run": "${run_name}"}');
+  });
+});

@@ -1,0 +1,6 @@
+"""The notebook widget: ``AutomationBuilder``."""
+
+from .builder import AutomationBuilder
+from .connection import Connection, connect
+
+__all__ = ["AutomationBuilder", "Connection", "connect"]

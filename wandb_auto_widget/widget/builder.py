@@ -1,0 +1,213 @@
+"""``AutomationBuilder``: the notebook widget that builds, validates, previews and saves."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..api import Api, ApiError
+from ..automations import Automation, NewAutomation
+from . import spec as spec_module
+from .connection import connect
+from .variables import template_variables
+
+log = logging.getLogger("wandb_auto_widget.widget")
+STATIC = Path(__file__).parent.parent / "static"
+
+
+class AutomationBuilder(anywidget.AnyWidget):
+    """Build a W&B automation in a form, see its code, and save it.
+
+    ``AutomationBuilder(api=None, entity=None, project=None, automation=None)``. Without an
+    ``api`` it connects to W&B when credentials are configured, and otherwise to the embedded
+    local server. Pass ``automation=`` (or assign ``builder.automation``) to edit one;
+    read ``builder.automation`` to get the ``NewAutomation`` the form describes.
+    """
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    spec = traitlets.Dict().tag(sync=True)
+    """The form's state: one flat JSON object (see widget/spec.py)."""
+    errors = traitlets.Dict().tag(sync=True)
+    """Validation errors keyed by form field; empty when the form is valid."""
+    options = traitlets.Dict().tag(sync=True)
+    """Choices from the API: projects, collections, integrations, metric names."""
+    status = traitlets.Dict().tag(sync=True)
+    """The last save: ``{"state": "idle"|"saving"|"saved"|"error", "message", "id", "name"}``."""
+    code = traitlets.Unicode("").tag(sync=True)
+    """``to_code()`` of the current form, when valid."""
+    connection = traitlets.Unicode("").tag(sync=True)
+    """Where saves go, shown in the header."""
+    editing_id = traitlets.Unicode("").tag(sync=True)
+    """The id of the saved automation being edited; empty for a new one."""
+
+    def __init__(
+        self,
+        api: Api | None = None,
+        entity: str | None = None,
+        project: str | None = None,
+        automation: NewAutomation | Automation | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        conn = connect(api)
+        self._api = conn.api
+        self.connection = conn.label
+        self._entity = entity
+        self.status = {"state": "idle", "message": "", "id": "", "name": ""}
+        self.observe(self._on_spec, names=["spec"])
+        self._load_options(project)
+        if automation is not None:
+            self.automation = automation
+        else:
+            initial = dict(spec_module.DEFAULT_SPEC)
+            first = self._default_project(project)
+            if first is not None:
+                initial.update(
+                    scope_id=first["id"], scope_name=first["name"], scope_typename="Project"
+                )
+            integrations = self.options.get("integrations", [])
+            slack = next((i for i in integrations if i["kind"] == "slack"), None)
+            if slack is not None:
+                initial["integration_id"] = slack["id"]
+            self.spec = initial
+
+    # ------------------------------------------------------------------ the Python API
+
+    @property
+    def automation(self) -> NewAutomation:
+        """The automation the form describes. Raises ValueError listing the form's errors."""
+        built, errors = spec_module.build(self.spec)
+        if built is None:
+            problems = "; ".join(f"{field}: {message}" for field, message in errors.items())
+            raise ValueError(f"the form is not valid yet: {problems}")
+        return built
+
+    @automation.setter
+    def automation(self, value: NewAutomation | Automation) -> None:
+        self.editing_id = value.id if isinstance(value, Automation) else ""
+        self.spec = spec_module.from_automation(value)
+
+    @property
+    def api(self) -> Api:
+        """The Api the builder reads from and saves through."""
+        return self._api
+
+    def save(self) -> Automation | None:
+        """Create (or, when editing, update) the automation; the status trait reports it."""
+        built, errors = spec_module.build(self.spec)
+        if built is None:
+            self.errors = errors
+            self.status = {
+                "state": "error",
+                "message": "Fix the highlighted fields first.",
+                "id": "",
+                "name": "",
+            }
+            return None
+        self.status = {**self.status, "state": "saving", "message": "Saving..."}
+        try:
+            if self.editing_id:
+                # Updates are full replacements of the saved automation, found by id.
+                saved_list = self._api.automations(self._entity_name())
+                current = next((a for a in saved_list if a.id == self.editing_id), None)
+                if current is None:
+                    raise ApiError("the automation being edited no longer exists; save it as new")
+                saved = self._api.update_automation(
+                    current,
+                    name=built.name,
+                    description=built.description,
+                    enabled=built.enabled,
+                    event=built.event,
+                    scope=built.scope,
+                    action=built.action,
+                )
+            else:
+                saved = self._api.create_automation(built)
+        except ApiError as exc:
+            self.status = {"state": "error", "message": str(exc), "id": "", "name": ""}
+            return None
+        self.editing_id = saved.id
+        self.status = {
+            "state": "saved",
+            "message": f"Saved {saved.name!r}",
+            "id": saved.id,
+            "name": saved.name,
+        }
+        return saved
+
+    @anywidget.experimental.command
+    def _save(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        saved = self.save()
+        return {"ok": saved is not None, **self.status}, []
+
+    @anywidget.experimental.command
+    def _refresh(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        self._load_options(None)
+        return {"ok": True}, []
+
+    # ------------------------------------------------------------------ internals
+
+    def _entity_name(self) -> str:
+        return self._entity or self._api.default_entity
+
+    def _default_project(self, wanted: str | None) -> dict[str, Any] | None:
+        projects = self.options.get("projects", [])
+        if wanted:
+            return next((p for p in projects if p["name"] == wanted), None)
+        return next((p for p in projects if not p["name"].startswith("wandb-registry-")), None)
+
+    def _load_options(self, project: str | None) -> None:
+        options: dict[str, Any] = {
+            "projects": [],
+            "integrations": [],
+            "collections": [],
+            "metrics": [],
+        }
+        try:
+            entity = self._entity_name()
+            options["entity"] = entity
+            options["projects"] = [{"id": p.id, "name": p.name} for p in self._api.projects(entity)]
+            options["integrations"] = [
+                {
+                    "id": i.id,
+                    "kind": "slack" if i.typename__ == "SlackIntegration" else "webhook",
+                    "name": getattr(i, "channel_name", None) or getattr(i, "name", ""),
+                }
+                for i in self._api.integrations(entity)
+            ]
+        except ApiError as exc:
+            options["error"] = f"Could not load projects and integrations: {exc}"
+        self.options = {**options, "variables": template_variables("RUN_METRIC")}
+
+    def _on_spec(self, change: dict[str, Any]) -> None:
+        new, old = change["new"], change["old"] or {}
+        built, errors = spec_module.build(new)
+        self.errors = errors
+        self.code = built.to_code() if built is not None else ""
+        options = dict(self.options)
+        options["variables"] = template_variables(str(new.get("event_type", "RUN_METRIC")))
+        if new.get("scope_id") != old.get("scope_id") and new.get("scope_name"):
+            options.update(self._scope_options(new))
+        self.options = options
+
+    def _scope_options(self, spec: dict[str, Any]) -> dict[str, Any]:
+        if spec.get("scope_typename") != "Project":
+            return {}
+        path = f"{self._entity_name()}/{spec['scope_name']}"
+        try:
+            return {
+                "metrics": self._api.metric_keys(path),
+                "collections": [
+                    {"id": c.id, "name": c.name, "typename": c.typename__}
+                    for c in self._api.artifact_collections(path)
+                ],
+            }
+        except ApiError as exc:
+            log.warning("could not load metrics for %s: %s", path, exc)
+            return {"metrics": [], "collections": []}

@@ -1,0 +1,44 @@
+"""``connect()``: W&B when credentials exist, else the embedded server (a persistent default)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from ..api import Api
+
+_local_lock = threading.Lock()
+_local_server = None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An Api and a line that tells the user where it points."""
+
+    api: Api
+    kind: str  # "wandb" or "local"
+    label: str
+
+
+def connect(api: Api | None = None) -> Connection:
+    """An Api for the builder: the given one, W&B if credentials are configured, or else an
+    embedded server on a database under the user's data directory (started once per process)."""
+    if api is not None:
+        return Connection(api, "custom", f"Connected to {api.base_url}")
+    candidate = Api()
+    if candidate.has_credentials:
+        return Connection(candidate, "wandb", f"Connected to W&B at {candidate.base_url}")
+    candidate.close()
+    global _local_server
+    with _local_lock:
+        if _local_server is None:
+            from ..server import LocalServer, default_db_path
+
+            _local_server = LocalServer(db=default_db_path()).start()
+        server = _local_server
+    return Connection(
+        server.api,
+        "local",
+        f"No W&B credentials found: using the local server at {server.base_url} "
+        f"(data in {server.db_path})",
+    )

@@ -1,0 +1,474 @@
+"""The builder's form state (``spec``, plain JSON) to and from domain objects.
+
+The form edits one flat JSON object. ``build`` turns it into a ``NewAutomation`` or a
+dict of errors keyed by the form field that is wrong; ``from_automation`` fills a spec
+from an existing automation (code to form).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..automations import (
+    ArtifactEvent,
+    Automation,
+    DoNothing,
+    EventType,
+    MetricChangeFilter,
+    MetricThresholdFilter,
+    MetricZScoreFilter,
+    NewAutomation,
+    OnRunMetric,
+    OnRunState,
+    RunEvent,
+    RunMetricFilter,
+    RunStateFilter,
+    SendNotification,
+    SendWebhook,
+)
+from ..automations.actions import to_input_action
+from ..automations.events import EVENT_CLASSES
+from ..automations.filters import And, Contains, FilterExpr, Or, Regex
+
+RUN_METRIC_EVENTS = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
+RUN_EVENTS = (*RUN_METRIC_EVENTS, "RUN_STATE")
+ARTIFACT_EVENTS = (
+    "CREATE_ARTIFACT",
+    "LINK_MODEL",
+    "UNLINK_ARTIFACT",
+    "ADD_ARTIFACT_ALIAS",
+    "ADD_ARTIFACT_TAG",
+    "REMOVE_ARTIFACT_TAG",
+    "ADD_COLLECTION_TAG",
+    "REMOVE_COLLECTION_TAG",
+)
+
+# Defaults follow W&B's app: a threshold window of 5; change windows of 10 and 50, relative.
+DEFAULT_SPEC: dict[str, Any] = {
+    "name": "",
+    "description": "",
+    "enabled": True,
+    "event_type": "RUN_METRIC",
+    "scope_id": "",
+    "scope_name": "",
+    "scope_typename": "Project",
+    "metric": "",
+    "agg": "AVERAGE",
+    "window": 5,
+    "cmp": "$gt",
+    "threshold": 0.5,
+    "change_agg": "AVERAGE",
+    "change_window": 10,
+    "prior_window": 50,
+    "change_type": "RELATIVE",
+    "change_dir": "ANY",
+    "change_amount": 0.1,
+    "zscore_window": 30,
+    "zscore_threshold": 3,
+    "zscore_dir": "ANY",
+    "run_filter_mode": "any",
+    "run_filter_value": "",
+    "run_filter_json": "",
+    "states": ["FAILED"],
+    "artifact_filter_field": "none",
+    "artifact_filter_regex": "",
+    "action_type": "NOTIFICATION",
+    "integration_id": "",
+    "title": "",
+    "message": "",
+    "severity": "INFO",
+    "payload": "{}",
+}
+
+# pydantic field names -> form fields, per part of the form
+_CONDITION_FIELDS = {
+    "threshold": {
+        "name": "metric",
+        "agg": "agg",
+        "window": "window",
+        "cmp": "cmp",
+        "threshold": "threshold",
+    },
+    "change": {
+        "name": "metric",
+        "agg": "change_agg",
+        "window": "change_window",
+        "prior_window": "prior_window",
+        "threshold": "change_amount",
+        "change_type": "change_type",
+        "change_dir": "change_dir",
+    },
+    "zscore": {
+        "name": "metric",
+        "window": "zscore_window",
+        "threshold": "zscore_threshold",
+        "change_dir": "zscore_dir",
+    },
+}
+
+
+def _messages(exc: ValidationError, fields: dict[str, str], default: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for error in exc.errors():
+        names = [str(part) for part in error["loc"]]
+        field = next((fields[n] for n in reversed(names) if n in fields), default)
+        out.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+    return out
+
+
+def _attempt(
+    errors: dict[str, str], fields: dict[str, str], default: str, make: Callable[[], Any]
+) -> Any:
+    """Run ``make``; record its errors under form fields and return None on failure."""
+    try:
+        return make()
+    except ValidationError as exc:
+        errors.update(_messages(exc, fields, default))
+    except (ValueError, TypeError) as exc:
+        errors[default] = str(exc)
+    return None
+
+
+def _number(
+    spec: dict[str, Any], field: str, errors: dict[str, str], *, integer: bool = False
+) -> Any:
+    """The field as a number (ints stay ints, as the wire format keeps them), or None."""
+    value = spec.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(str(value).strip())
+        except ValueError:
+            errors[field] = "Enter a number"
+            return None
+    if integer:
+        if value != int(value):
+            errors[field] = "Enter a whole number"
+            return None
+        return int(value)
+    return value
+
+
+def _run_filter(spec: dict[str, Any], errors: dict[str, str]) -> Any:
+    mode, value = spec.get("run_filter_mode", "any"), str(spec.get("run_filter_value") or "")
+    if mode == "any":
+        return None
+    if mode == "custom":
+        try:
+            return FilterExpr.model_validate(json.loads(spec.get("run_filter_json") or "{}"))
+        except (ValueError, ValidationError):
+            try:
+                return And.model_validate(json.loads(spec.get("run_filter_json") or "{}"))
+            except (ValueError, ValidationError) as exc:
+                errors["run_filter_value"] = f"Not a run filter this form understands: {exc}"
+                return None
+    if not value:
+        errors["run_filter_value"] = "Enter text to match, or choose 'any run'"
+        return None
+    if mode == "contains":
+        return RunEvent.name.contains(value)
+    return _attempt(errors, {}, "run_filter_value", lambda: RunEvent.name.matches_regex(value))
+
+
+def _condition(spec: dict[str, Any], errors: dict[str, str]) -> Any:
+    event = spec["event_type"]
+    metric = str(spec.get("metric") or "").strip()
+    if not metric:
+        errors["metric"] = "Choose or type the metric to watch, e.g. val/loss"
+    if event == "RUN_METRIC":
+        window = _number(spec, "window", errors, integer=True)
+        threshold = _number(spec, "threshold", errors)
+        if errors:
+            return None
+        return _attempt(
+            errors,
+            _CONDITION_FIELDS["threshold"],
+            "threshold",
+            lambda: MetricThresholdFilter(
+                name=metric,
+                agg=spec.get("agg") or None,
+                window=window,
+                cmp=spec.get("cmp"),
+                threshold=threshold,
+            ),
+        )
+    if event == "RUN_METRIC_CHANGE":
+        window = _number(spec, "change_window", errors, integer=True)
+        prior = _number(spec, "prior_window", errors, integer=True)
+        amount = _number(spec, "change_amount", errors)
+        if errors:
+            return None
+        return _attempt(
+            errors,
+            _CONDITION_FIELDS["change"],
+            "change_amount",
+            lambda: MetricChangeFilter(
+                name=metric,
+                agg=spec.get("change_agg") or None,
+                window=window,
+                prior_window=prior,
+                change_type=spec.get("change_type"),
+                change_dir=spec.get("change_dir"),
+                threshold=amount,
+            ),
+        )
+    window = _number(spec, "zscore_window", errors, integer=True)
+    threshold = _number(spec, "zscore_threshold", errors)
+    if errors:
+        return None
+    return _attempt(
+        errors,
+        _CONDITION_FIELDS["zscore"],
+        "zscore_threshold",
+        lambda: MetricZScoreFilter(
+            name=metric, window=window, threshold=threshold, change_dir=spec.get("zscore_dir")
+        ),
+    )
+
+
+def _scope(spec: dict[str, Any], errors: dict[str, str]) -> dict[str, Any] | None:
+    if not spec.get("scope_id"):
+        run_event = spec["event_type"] in RUN_EVENTS
+        errors["scope"] = (
+            "Choose a project" if run_event else "Choose a project, registry or collection"
+        )
+        return None
+    return {
+        "__typename": spec.get("scope_typename") or "Project",
+        "id": spec["scope_id"],
+        "name": spec.get("scope_name") or "",
+    }
+
+
+def _event(spec: dict[str, Any], errors: dict[str, str]) -> Any:
+    event_type = spec.get("event_type")
+    if event_type not in (*RUN_EVENTS, *ARTIFACT_EVENTS):
+        errors["event_type"] = f"Unknown event type {event_type!r}"
+        return None
+    scope = _scope(spec, errors)
+    run_filter = _run_filter(spec, errors) if event_type in RUN_EVENTS else None
+    if event_type in RUN_METRIC_EVENTS:
+        condition = _condition(spec, errors)
+        if scope is None or condition is None or "run_filter_value" in errors:
+            return None
+        flt = condition if run_filter is None else RunMetricFilter(run=run_filter, metric=condition)
+        return _attempt(
+            errors,
+            {"scope": "scope"},
+            "scope",
+            lambda: OnRunMetric.model_validate({"scope": scope, "filter": flt}),
+        )
+    if event_type == "RUN_STATE":
+        states = spec.get("states") or []
+        if not states:
+            errors["states"] = "Choose at least one state"
+        if scope is None or errors:
+            return None
+        state_filter = _attempt(errors, {}, "states", lambda: RunEvent.state.in_(states))
+        if state_filter is None:
+            return None
+        flt = (
+            state_filter
+            if run_filter is None
+            else RunStateFilter(run=run_filter, state=state_filter)
+        )
+        return _attempt(
+            errors, {"scope": "scope"}, "scope", lambda: OnRunState(scope=scope, filter=flt)
+        )
+    field = spec.get("artifact_filter_field", "none")
+    pattern = str(spec.get("artifact_filter_regex") or "")
+    artifact_filter = None
+    if field in ("alias", "tag"):
+        if not pattern:
+            errors["artifact_filter_regex"] = (
+                f"Enter a regular expression for the {field}, e.g. ^prod"
+            )
+        else:
+            target = ArtifactEvent.alias if field == "alias" else ArtifactEvent.tag
+            artifact_filter = _attempt(
+                errors, {}, "artifact_filter_regex", lambda: target.matches_regex(pattern)
+            )
+    if scope is None or errors:
+        return None
+    cls = EVENT_CLASSES[EventType(event_type)]
+    data = (
+        {"scope": scope} if artifact_filter is None else {"scope": scope, "filter": artifact_filter}
+    )
+    return _attempt(errors, {"scope": "scope"}, "scope", lambda: cls.model_validate(data))
+
+
+def _action(spec: dict[str, Any], errors: dict[str, str]) -> Any:
+    kind = spec.get("action_type")
+    if kind == "NO_OP":
+        return DoNothing()
+    if kind not in ("NOTIFICATION", "GENERIC_WEBHOOK"):
+        errors["action_type"] = f"Unknown action {kind!r}"
+        return None
+    integration = str(spec.get("integration_id") or "")
+    if not integration:
+        errors["integration"] = (
+            "Choose a Slack channel" if kind == "NOTIFICATION" else "Choose a webhook"
+        )
+        return None
+    if kind == "NOTIFICATION":
+        return _attempt(
+            errors,
+            {"title": "title", "message": "message", "severity": "severity"},
+            "integration",
+            lambda: SendNotification(
+                integration_id=integration,
+                title=spec.get("title") or "",
+                message=spec.get("message") or "",
+                severity=spec.get("severity") or "INFO",
+            ),
+        )
+    text = str(spec.get("payload") or "").strip() or "{}"
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors["payload"] = f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        return None
+    if not isinstance(payload, dict):
+        errors["payload"] = 'The payload must be a JSON object, e.g. {"text": "${run_name}"}'
+        return None
+    return _attempt(
+        errors,
+        {"request_payload": "payload"},
+        "integration",
+        lambda: SendWebhook(integration_id=integration, request_payload=payload or None),
+    )
+
+
+def build(spec: dict[str, Any]) -> tuple[NewAutomation | None, dict[str, str]]:
+    """The automation the form describes, or the errors keyed by form field."""
+    spec = {**DEFAULT_SPEC, **spec}
+    errors: dict[str, str] = {}
+    name = str(spec.get("name") or "").strip()
+    if not name:
+        errors["name"] = "Give the automation a name"
+    elif len(name) > 255:
+        errors["name"] = "At most 255 characters"
+    event = _event(spec, errors)
+    action = _action(spec, errors)
+    if errors or event is None or action is None:
+        return None, errors
+    new = _attempt(
+        errors,
+        {"name": "name", "description": "description"},
+        "name",
+        lambda: NewAutomation(
+            name=name,
+            description=spec.get("description") or None,
+            enabled=bool(spec.get("enabled", True)),
+            event=event,
+            action=action,
+        ),
+    )
+    return new, errors
+
+
+# ------------------------------------------------------------------------- code -> form
+
+
+def _run_filter_spec(run_filter: Any) -> dict[str, Any]:
+    if not isinstance(run_filter, And) or not run_filter.exprs:
+        return {"run_filter_mode": "any", "run_filter_value": "", "run_filter_json": ""}
+    only = run_filter.exprs[0] if len(run_filter.exprs) == 1 else None
+    if isinstance(only, FilterExpr) and only.field == "display_name":
+        if isinstance(only.op, Contains):
+            return {"run_filter_mode": "contains", "run_filter_value": only.op.val}
+        if isinstance(only.op, Regex):
+            return {"run_filter_mode": "regex", "run_filter_value": only.op.val}
+    return {
+        "run_filter_mode": "custom",
+        "run_filter_value": "",
+        "run_filter_json": json.dumps(run_filter.model_dump()),
+    }
+
+
+def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
+    """A spec that fills the form with ``obj``."""
+    spec = dict(DEFAULT_SPEC)
+    if isinstance(obj, Automation):
+        event, action = obj.to_input_event(), to_input_action(obj.action)
+        spec.update(name=obj.name, description=obj.description or "", enabled=obj.enabled)
+    else:
+        event, action = obj.event, obj.action
+        spec.update(
+            name=obj.name or "",
+            description=obj.description or "",
+            enabled=True if obj.enabled is None else obj.enabled,
+        )
+    if event is not None:
+        scope = event.scope
+        spec.update(
+            event_type=event.event_type.value,
+            scope_id=scope.id,
+            scope_name=scope.name,
+            scope_typename=getattr(scope, "typename__", "Project"),
+        )
+        flt = event.filter
+        if isinstance(flt, RunMetricFilter):
+            spec.update(_run_filter_spec(flt.run))
+            cond = flt.condition
+            spec["metric"] = cond.name
+            if isinstance(cond, MetricThresholdFilter):
+                spec.update(
+                    agg=cond.agg.value if cond.agg else "",
+                    window=cond.window,
+                    cmp=cond.cmp,
+                    threshold=cond.threshold,
+                )
+            elif isinstance(cond, MetricChangeFilter):
+                spec.update(
+                    change_agg=cond.agg.value if cond.agg else "",
+                    change_window=cond.window,
+                    prior_window=cond.prior_window,
+                    change_type=cond.change_type.value,
+                    change_dir=cond.change_dir.value,
+                    change_amount=cond.threshold,
+                )
+            else:
+                spec.update(
+                    zscore_window=cond.window,
+                    zscore_threshold=cond.threshold,
+                    zscore_dir=cond.change_dir.value,
+                )
+        elif isinstance(flt, RunStateFilter):
+            spec.update(_run_filter_spec(flt.run))
+            spec["states"] = [s.value for s in flt.state.states]
+        else:
+            spec.update(_artifact_filter_spec(flt))
+    if action is not None:
+        spec["action_type"] = action.action_type.value
+        if isinstance(action, SendNotification):
+            spec.update(
+                integration_id=action.integration_id,
+                title=action.title,
+                message=action.message,
+                severity=action.severity.value,
+            )
+        elif isinstance(action, SendWebhook):
+            spec.update(
+                integration_id=action.integration_id,
+                payload=json.dumps(action.request_payload or {}, indent=2),
+            )
+    return spec
+
+
+def _artifact_filter_spec(flt: Any) -> dict[str, Any]:
+    inner = flt
+    if isinstance(inner, Or) and len(inner.exprs) == 1:
+        inner = inner.exprs[0]
+    if isinstance(inner, And) and len(inner.exprs) == 1:
+        inner = inner.exprs[0]
+    if (
+        isinstance(inner, FilterExpr)
+        and inner.field in ("alias", "tag")
+        and isinstance(inner.op, Regex)
+    ):
+        return {"artifact_filter_field": inner.field, "artifact_filter_regex": inner.op.val}
+    return {"artifact_filter_field": "none", "artifact_filter_regex": ""}

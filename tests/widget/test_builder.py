@@ -27,15 +27,22 @@ def workspace(server: LocalServer) -> dict[str, Any]:
     run = api.init_run("local/widget-proj", run_id="w1", name="bert-1")
     run.log([{"val/loss": 1.0 / (i + 1), "acc": i / 10} for i in range(20)])
     slack = api.create_slack_integration("#widget", "http://127.0.0.1:9/slack-hook-url-secret")
-    hook = api.create_webhook_integration("widget-hook", "http://127.0.0.1:9/w", secret="WEBHOOK-SECRET-1",
-                                          access_token="TOKEN-SECRET-2")
+    hook = api.create_webhook_integration(
+        "widget-hook",
+        "http://127.0.0.1:9/w",
+        secret="WEBHOOK-SECRET-1",
+        access_token="TOKEN-SECRET-2",
+    )
     return {"project": project, "slack": slack, "hook": hook}
 
 
 def frontend_update(widget: AutomationBuilder, **state: Any) -> None:
     """What the browser sends when the user edits the form."""
     widget._handle_msg(
-        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
+        {
+            "content": {"data": {"method": "update", "state": state, "buffer_paths": []}},
+            "buffers": [],
+        }
     )
 
 
@@ -43,8 +50,17 @@ def invoke(widget: AutomationBuilder, name: str) -> dict[str, Any]:
     """What experimental.invoke(name) sends; returns the command's response."""
     sent: list[Any] = []
     widget.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
-    widget._handle_msg({"content": {"data": {"method": "custom", "content": {
-        "kind": "anywidget-command", "id": "1", "name": name, "msg": {}}}}, "buffers": []})
+    widget._handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "custom",
+                    "content": {"kind": "anywidget-command", "id": "1", "name": name, "msg": {}},
+                }
+            },
+            "buffers": [],
+        }
+    )
     assert sent and sent[0]["kind"] == "anywidget-command-response"
     return dict(sent[0]["response"])
 
@@ -55,15 +71,19 @@ def test_defaults_and_options(server: LocalServer, workspace: dict[str, Any]) ->
     assert widget.spec["window"] == 5 and widget.spec["integration_id"]  # W&B's default window
     assert set(widget.options["metrics"]) == {"val/loss", "acc"}
     assert {i["kind"] for i in widget.options["integrations"]} == {"slack", "webhook"}
-    assert widget.errors == {"metric": "Choose or type the metric to watch, e.g. val/loss",
-                             "name": "Give the automation a name"}
+    assert widget.errors == {
+        "metric": "Choose or type the metric to watch, e.g. val/loss",
+        "name": "Give the automation a name",
+    }
     assert widget.code == ""
 
 
 def test_form_to_automation_and_save(server: LocalServer, workspace: dict[str, Any]) -> None:
     widget = AutomationBuilder(api=server.api, project="widget-proj")
-    frontend_update(widget, spec={**widget.spec, "metric": "val/loss", "name": "widget-val-loss",
-                                  "threshold": 0.25})
+    frontend_update(
+        widget,
+        spec={**widget.spec, "metric": "val/loss", "name": "widget-val-loss", "threshold": 0.25},
+    )
     assert widget.errors == {}
     automation = widget.automation
     assert repr(automation.event.filter.condition) == "'AVERAGE(val/loss) > 0.25'"  # type: ignore[union-attr]
@@ -81,24 +101,39 @@ def test_form_to_automation_and_save(server: LocalServer, workspace: dict[str, A
     assert updated.event.filter.condition.threshold == 0.75  # type: ignore[union-attr]
 
 
-def test_errors_are_keyed_by_field_and_block_saving(server: LocalServer, workspace: dict[str, Any]) -> None:
+def test_errors_are_keyed_by_field_and_block_saving(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
     widget = AutomationBuilder(api=server.api, project="widget-proj")
-    frontend_update(widget, spec={**widget.spec, "metric": "loss", "name": "bad", "window": 0,
-                                  "threshold": "abc"})
+    frontend_update(
+        widget,
+        spec={**widget.spec, "metric": "loss", "name": "bad", "window": 0, "threshold": "abc"},
+    )
     assert widget.errors == {"threshold": "Enter a number"}
     frontend_update(widget, spec={**widget.spec, "threshold": 1})
     assert "window" in widget.errors
-    frontend_update(widget, spec={**widget.spec, "window": 3, "action_type": "GENERIC_WEBHOOK",
-                                  "integration_id": workspace["hook"].id, "payload": "[1, 2]"})
-    assert widget.errors == {"payload": "The payload must be a JSON object, e.g. {\"text\": \"${run_name}\"}"}
+    frontend_update(
+        widget,
+        spec={
+            **widget.spec,
+            "window": 3,
+            "action_type": "GENERIC_WEBHOOK",
+            "integration_id": workspace["hook"].id,
+            "payload": "[1, 2]",
+        },
+    )
+    assert widget.errors == {
+        "payload": 'The payload must be a JSON object, e.g. {"text": "${run_name}"}'
+    }
     response = invoke(widget, "_save")
     assert not response["ok"] and widget.status["state"] == "error"
     with pytest.raises(ValueError, match="payload"):
         _ = widget.automation
 
 
-def test_duplicate_name_shows_a_clear_message_and_keeps_the_form(server: LocalServer,
-                                                                 workspace: dict[str, Any]) -> None:
+def test_duplicate_name_shows_a_clear_message_and_keeps_the_form(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
     spec = {"metric": "acc", "name": "widget-dup"}
     first = AutomationBuilder(api=server.api, project="widget-proj")
     frontend_update(first, spec={**first.spec, **spec})
@@ -114,12 +149,20 @@ def test_duplicate_name_shows_a_clear_message_and_keeps_the_form(server: LocalSe
 def test_code_and_form_round_trip(workspace: dict[str, Any]) -> None:
     project, hook = workspace["project"], workspace["hook"]
     cases = [
-        OnRunMetric(scope=project, filter=RunEvent.name.contains("bert") & RunEvent.metric("acc").decreases_by(frac=0.1))
+        OnRunMetric(
+            scope=project,
+            filter=RunEvent.name.contains("bert") & RunEvent.metric("acc").decreases_by(frac=0.1),
+        )
         >> SendWebhook.from_integration(hook, payload={"text": "${run_name}"}),
-        OnRunMetric(scope=project, filter=RunEvent.metric("loss").zscore(10).abs() > 3) >> SendWebhook.from_integration(hook),
-        OnRunState(scope=project, filter=RunEvent.name.matches_regex("^gpt") & RunEvent.state.in_(["failed", "finished"]))
+        OnRunMetric(scope=project, filter=RunEvent.metric("loss").zscore(10).abs() > 3)
         >> SendWebhook.from_integration(hook),
-        OnAddArtifactAlias(scope=project, filter=ArtifactEvent.alias.matches_regex("^prod")) >> SendWebhook.from_integration(hook),
+        OnRunState(
+            scope=project,
+            filter=RunEvent.name.matches_regex("^gpt") & RunEvent.state.in_(["failed", "finished"]),
+        )
+        >> SendWebhook.from_integration(hook),
+        OnAddArtifactAlias(scope=project, filter=ArtifactEvent.alias.matches_regex("^prod"))
+        >> SendWebhook.from_integration(hook),
     ]
     for new in cases:
         new.name = "round-trip"
@@ -128,12 +171,20 @@ def test_code_and_form_round_trip(workspace: dict[str, Any]) -> None:
         assert rebuilt.to_graphql_input() == new.to_graphql_input()
 
 
-def test_assigning_an_automation_fills_the_form(server: LocalServer, workspace: dict[str, Any]) -> None:
+def test_assigning_an_automation_fills_the_form(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
     widget = AutomationBuilder(api=server.api, project="widget-proj")
-    new = OnRunMetric(scope=workspace["project"], filter=RunEvent.metric("acc").max(3) <= 0.2) >> SendWebhook.from_integration(workspace["hook"])
+    new = OnRunMetric(
+        scope=workspace["project"], filter=RunEvent.metric("acc").max(3) <= 0.2
+    ) >> SendWebhook.from_integration(workspace["hook"])
     new.name = "assigned"
     widget.automation = new
-    assert widget.spec["metric"] == "acc" and widget.spec["agg"] == "MAX" and widget.spec["cmp"] == "$lte"
+    assert (
+        widget.spec["metric"] == "acc"
+        and widget.spec["agg"] == "MAX"
+        and widget.spec["cmp"] == "$lte"
+    )
     assert widget.automation.to_graphql_input() == new.to_graphql_input()
     saved = server.api.create_automation(new)
     editor = AutomationBuilder(api=server.api, automation=saved)
@@ -142,15 +193,25 @@ def test_assigning_an_automation_fills_the_form(server: LocalServer, workspace: 
 
 def test_no_secret_reaches_widget_state(server: LocalServer, workspace: dict[str, Any]) -> None:
     widget = AutomationBuilder(api=server.api, project="widget-proj")
-    frontend_update(widget, spec={**widget.spec, "metric": "acc", "name": "secret-check",
-                                  "action_type": "GENERIC_WEBHOOK", "integration_id": workspace["hook"].id})
+    frontend_update(
+        widget,
+        spec={
+            **widget.spec,
+            "metric": "acc",
+            "name": "secret-check",
+            "action_type": "GENERIC_WEBHOOK",
+            "integration_id": workspace["hook"].id,
+        },
+    )
     invoke(widget, "_save")
     state = json.dumps(widget.get_state(), default=str)
     for secret in (server.api_key, "WEBHOOK-SECRET-1", "TOKEN-SECRET-2", "slack-hook-url-secret"):
         assert secret not in state
 
 
-def test_without_credentials_it_uses_the_local_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_without_credentials_it_uses_the_local_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_BASE_URL", raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))

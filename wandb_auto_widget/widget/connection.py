@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 
 from ..api import Api
+from ..api.settings import DEFAULT_BASE_URL
 
 _local_lock = threading.Lock()
 _local_server = None
@@ -27,7 +28,8 @@ def connect(api: Api | None = None) -> Connection:
         return Connection(api, "custom", f"Connected to {api.base_url}")
     candidate = Api()
     if candidate.has_credentials:
-        return Connection(candidate, "wandb", f"Connected to W&B at {candidate.base_url}")
+        where = "W&B" if candidate.base_url == DEFAULT_BASE_URL else "the W&B server at"
+        return Connection(candidate, "wandb", f"Connected to {where} {candidate.base_url}")
     candidate.close()
     global _local_server
     with _local_lock:

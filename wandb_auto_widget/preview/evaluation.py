@@ -77,10 +77,10 @@ class Evaluation(Mapping[str, RunEvaluation]):
         """Runs that fire at least once."""
         return [run_id for run_id, r in self.runs.items() if r.fire_index.size]
 
-    def summary(self) -> str:
+    def summary(self, names: Mapping[str, str] | None = None) -> str:
         """One line: "would have fired 7 times in 5 of 40 runs; first at step 1,200 of run 'a'".
 
-        "First" is by ``_timestamp``.
+        "First" is by ``_timestamp``; ``names`` maps run ids to the names to show.
         """
         total, fired = self.fire_count, self.runs_fired
         if not total:
@@ -91,9 +91,10 @@ class Evaluation(Mapping[str, RunEvaluation]):
             for i in r.fire_index[:1]
         )
         times = "once" if total == 1 else f"{total:,} times"
+        shown = (names or {}).get(first_run, first_run)
         return (
             f"would have fired {times} in {len(fired)} of {len(self.runs)} runs; "
-            f"first at step {first_step:,} of run {first_run!r}"
+            f"first at step {first_step:,} of run {shown!r}"
         )
 
 

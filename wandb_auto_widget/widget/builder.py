@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,11 @@ import traitlets
 
 from ..api import Api, ApiError
 from ..automations import Automation, NewAutomation
+from ..preview import Evaluation
+from ..preview.policy import PolicyLike
 from . import spec as spec_module
 from .connection import connect
+from .preview import PreviewError, run_preview
 from .variables import template_variables
 
 log = logging.getLogger("wandb_auto_widget.widget")
@@ -45,6 +50,13 @@ class AutomationBuilder(anywidget.AnyWidget):
     """Where saves go, shown in the header."""
     editing_id = traitlets.Unicode("").tag(sync=True)
     """The id of the saved automation being edited; empty for a new one."""
+    preview_view = traitlets.Dict().tag(sync=True)
+    """The preview: its state and progress, summary, fires, sweep, and the layout of
+    ``preview_buffer``."""
+    preview_buffer = traitlets.Bytes(b"").tag(sync=True)
+    """Downsampled series and fire markers as one binary buffer (arrives as a DataView)."""
+    preview_policy = traitlets.Unicode("wandb").tag(sync=True)
+    """The fire policy the preview applies: wandb, every or edge."""
 
     def __init__(
         self,
@@ -59,6 +71,7 @@ class AutomationBuilder(anywidget.AnyWidget):
         self._api = conn.api
         self.connection = conn.label
         self._entity = entity
+        self._preview_cancel: threading.Event | None = None
         self.status = {"state": "idle", "message": "", "id": "", "name": ""}
         self.observe(self._on_spec, names=["spec"])
         self._load_options(project)
@@ -150,6 +163,77 @@ class AutomationBuilder(anywidget.AnyWidget):
     def _refresh(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
         self._load_options(None)
         return {"ok": True}, []
+
+    def preview(
+        self,
+        runs: list[str] | None = None,
+        max_runs: int = 100,
+        since: datetime | str | None = None,
+        policy: PolicyLike | None = None,
+    ) -> Evaluation | None:
+        """Backtest the form's automation on logged history and show it in the widget.
+
+        Covers the most recent ``max_runs`` runs in scope that match the run filter (and
+        were created after ``since``, if given), or exactly ``runs``. Returns the
+        :class:`~wandb_auto_widget.preview.Evaluation` (None for run-state previews).
+        """
+        cancel = threading.Event()
+        self._preview_cancel = cancel
+        try:
+            automation = self.automation_for_preview()
+            total = {"n": 0}
+
+            def progress(done: int, count: int) -> None:
+                total["n"] = count
+                self.preview_view = {"state": "fetching", "done": done, "total": count}
+
+            self.preview_view = {"state": "fetching", "done": 0, "total": 0}
+            result = run_preview(
+                self._api,
+                automation,
+                runs=runs,
+                max_runs=max_runs,
+                since=since,
+                policy=policy or self.preview_policy,  # type: ignore[arg-type]
+                on_progress=progress,
+                cancel=cancel,
+            )
+        except (PreviewError, ValueError) as exc:
+            self.preview_view = {"state": "error", "message": str(exc)}
+            self.preview_buffer = b""
+            return None
+        self.preview_buffer = result.buffer
+        self.preview_view = result.view
+        return result.evaluation
+
+    def automation_for_preview(self) -> NewAutomation:
+        """The form's automation for previewing: only the event matters to a backtest, so
+        neither a name nor an action is needed yet."""
+        spec = {**self.spec, "name": self.spec.get("name") or "preview", "action_type": "NO_OP"}
+        built, errors = spec_module.build(spec)
+        if built is None:
+            fields = ", ".join(sorted(errors))
+            raise ValueError(f"Fix the form before previewing ({fields}).")
+        return built
+
+    @anywidget.experimental.command
+    def _preview(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        # Run in a thread: the kernel keeps handling messages, so Cancel can arrive.
+        options = msg if isinstance(msg, dict) else {}
+        thread = threading.Thread(
+            target=self.preview,
+            kwargs={"max_runs": int(options.get("max_runs", 100))},
+            name="wandb-auto-widget-preview",
+            daemon=True,
+        )
+        thread.start()
+        return {"started": True}, []
+
+    @anywidget.experimental.command
+    def _cancel_preview(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        if self._preview_cancel is not None:
+            self._preview_cancel.set()
+        return {"cancelled": True}, []
 
     # ------------------------------------------------------------------ internals
 

@@ -1,0 +1,118 @@
+"""The builder's preview: the same fires as evaluate(), progress, cancel and clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from wandb_auto_widget import Api, LocalServer
+from wandb_auto_widget.automations import RunEvent
+from wandb_auto_widget.preview import evaluate
+from wandb_auto_widget.widget import AutomationBuilder
+from wandb_auto_widget.widget.preview_data import minmax_indices
+
+
+@pytest.fixture(scope="module")
+def runs(server: LocalServer) -> list[str]:
+    api = server.api
+    api.create_project("preview-proj")
+    rng = np.random.default_rng(11)
+    paths = []
+    for r in range(6):
+        run = api.init_run(
+            "local/preview-proj", run_id=f"p{r}", name=f"bert-{r}" if r < 4 else f"gpt-{r}"
+        )
+        loss = np.abs(rng.standard_normal(3000)) * (0.3 + 0.1 * r)
+        run.log(
+            [
+                {"_step": s, "_timestamp": 1.7e9 + s * 120.0, "loss": float(v)}
+                for s, v in enumerate(loss)
+            ]
+        )
+        paths.append(run.path)
+    return paths
+
+
+def builder_for(server: LocalServer, **spec: Any) -> AutomationBuilder:
+    widget = AutomationBuilder(api=server.api, project="preview-proj")
+    widget.spec = {**widget.spec, "metric": "loss", "window": 5, "threshold": 0.6, **spec}
+    return widget
+
+
+def test_fire_count_equals_evaluate(server: LocalServer, runs: list[str]) -> None:
+    widget = builder_for(server, run_filter_mode="contains", run_filter_value="bert")
+    evaluation = widget.preview()
+    assert evaluation is not None and widget.preview_view["state"] == "done"
+    # Independently: fetch the same runs and evaluate the same filter.
+    api: Api = server.api
+    bert = [p for p in runs if api.run(p).display_name.startswith("bert")]  # type: ignore[union-attr]
+    expected = evaluate(RunEvent.metric("loss").mean(5) > 0.6, api.histories(bert, ["loss"]))
+    assert widget.preview_view["fire_count"] == expected.fire_count == evaluation.fire_count
+    assert widget.preview_view["runs_total"] == 4
+    assert len(widget.preview_view["fires"]) == expected.fire_count
+    assert widget.preview_view["summary"].startswith("would have fired")
+    # The chart's buffer holds what the header describes, and stays small.
+    assert len(widget.preview_buffer) == widget.preview_view["bytes"] > 0
+    assert widget.preview_view["sweep"] and all(
+        p["fires"] >= 0 for p in widget.preview_view["sweep"]
+    )
+    every = widget.preview(policy="every")
+    assert every is not None and every.fire_count >= evaluation.fire_count
+
+
+def test_progress_and_cancel(server: LocalServer, runs: list[str]) -> None:
+    widget = builder_for(server)
+    seen: list[dict[str, Any]] = []
+    widget.observe(lambda change: seen.append(dict(change["new"])), names=["preview_view"])
+    widget.preview()
+    fetching = [v for v in seen if v.get("state") == "fetching" and v.get("total")]
+    assert fetching and fetching[-1]["done"] == fetching[-1]["total"] == 6
+
+    original = server.api.histories
+
+    def cancelled_fetch(*args: Any, **kwargs: Any) -> Any:
+        widget._preview_cancel.set()  # type: ignore[union-attr]
+        return original(*args, **kwargs)
+
+    widget._api.histories = cancelled_fetch  # type: ignore[method-assign]
+    try:
+        assert widget.preview() is None
+        assert widget.preview_view == {"state": "error", "message": "Preview cancelled."}
+    finally:
+        del widget._api.histories
+
+
+def test_clear_messages(server: LocalServer, runs: list[str]) -> None:
+    widget = builder_for(server, run_filter_mode="contains", run_filter_value="nothing-matches")
+    widget.preview()
+    assert widget.preview_view["state"] == "error" and "No runs" in widget.preview_view["message"]
+    widget.spec = {**widget.spec, "run_filter_mode": "any", "metric": "never/logged"}
+    widget.preview()
+    assert "never logged" in widget.preview_view["message"]
+    widget.spec = {**widget.spec, "metric": ""}
+    widget.preview()
+    assert "Fix the form" in widget.preview_view["message"]
+    offline = AutomationBuilder(api=server.api, project="preview-proj")
+    offline.spec = {**widget.spec, "metric": "loss"}
+    offline._api = Api(base_url="http://127.0.0.1:9", api_key="k", max_retries=0, timeout=2)
+    offline.preview()
+    assert (
+        offline.preview_view["state"] == "error" and "Could not" in offline.preview_view["message"]
+    )
+
+
+def test_run_state_preview(server: LocalServer, runs: list[str]) -> None:
+    server.api.file_stream("local", "preview-proj", "p0", {"complete": True, "exitcode": 1})
+    widget = builder_for(server, event_type="RUN_STATE", states=["FAILED"])
+    widget.preview()
+    assert widget.preview_view["kind"] == "state"
+    assert [m["run_name"] for m in widget.preview_view["matches"]] == ["bert-0"]
+
+
+def test_minmax_keeps_extremes() -> None:
+    y = np.sin(np.linspace(0, 40, 100_000))
+    y[51_234] = 9.0
+    keep = minmax_indices(y, 400)
+    assert keep.size <= 802 and 51_234 in keep and keep[0] == 0 and keep[-1] == y.size - 1

@@ -1,0 +1,197 @@
+"""Running a preview: which runs, fetching their history, evaluating, packaging."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..api import Api, ApiError, Run
+from ..automations import NewAutomation, OnRunMetric, OnRunState
+from ..preview import Evaluation, evaluate, matches_run_filter, triggering_state
+from ..preview.policy import PolicyLike, resolve_policy
+from .preview_data import build_payload, sweep
+
+Progress = Callable[[int, int], None]
+
+
+class PreviewError(Exception):
+    """A preview that cannot be shown, with a message for the user."""
+
+
+@dataclass
+class PreviewResult:
+    """A finished preview: the evaluation and what the widget shows."""
+
+    evaluation: Evaluation | None
+    view: dict[str, Any]
+    buffer: bytes = b""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _run_fields(run: Run) -> dict[str, Any]:
+    return {
+        "display_name": run.display_name,
+        "name": run.name,
+        "state": run.state,
+        "tags": run.tags,
+    }
+
+
+def _since(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def select_runs(
+    api: Api,
+    automation: NewAutomation,
+    *,
+    runs: list[str] | None,
+    max_runs: int,
+    since: datetime | str | None,
+) -> list[Run]:
+    """The runs a preview covers: in scope, matching the run filter, most recent first."""
+    event = automation.event
+    assert event is not None
+    scope = event.scope
+    entity = api.default_entity
+    path = f"{entity}/{scope.name}"
+    candidates = api.runs(path, order="-created_at")
+    run_filter = event.filter.run  # type: ignore[union-attr]
+    chosen = []
+    cutoff = _since(since)
+    for run in candidates:
+        if runs is not None and run.name not in runs and run.display_name not in runs:
+            continue
+        if cutoff and (run.created_at or "") < cutoff:
+            continue
+        if matches_run_filter(run_filter, _run_fields(run)):
+            chosen.append(run)
+        if len(chosen) >= max_runs:
+            break
+    return chosen
+
+
+def run_preview(
+    api: Api,
+    automation: NewAutomation,
+    *,
+    runs: list[str] | None = None,
+    max_runs: int = 100,
+    since: datetime | str | None = None,
+    policy: PolicyLike = "wandb",
+    width: int = 800,
+    on_progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> PreviewResult:
+    """Backtest ``automation`` on the history its runs have logged."""
+    event = automation.event
+    if isinstance(event, OnRunState):
+        return _state_preview(api, automation, runs=runs, max_runs=max_runs, since=since)
+    if not isinstance(event, OnRunMetric):
+        raise PreviewError(
+            "Preview covers run-metric and run-state automations; artifact events have no "
+            "history to backtest here yet."
+        )
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        chosen = select_runs(api, automation, runs=runs, max_runs=max_runs, since=since)
+    except ApiError as exc:
+        raise PreviewError(f"Could not list the runs: {exc}") from exc
+    if not chosen:
+        raise PreviewError(f"No runs in {event.scope.name} match this automation's run filter.")
+    metric = event.filter.condition.name
+    try:
+        columns = api.histories(chosen, [metric], on_progress=on_progress, cancel=cancel)
+    except ApiError as exc:
+        raise PreviewError(f"Could not fetch history: {exc}") from exc
+    timings["fetch_s"] = time.perf_counter() - start
+    if cancel is not None and cancel.is_set():
+        raise PreviewError("Preview cancelled.")
+    by_id = {run.path: run for run in chosen}
+    history = {path: cols for path, cols in columns.items() if cols[metric].size}
+    if not history:
+        raise PreviewError(
+            f"The metric {metric!r} was never logged by the {len(chosen)} runs in scope."
+        )
+    start = time.perf_counter()
+    resolved = resolve_policy(policy)
+    evaluation = evaluate(event, history, policy=resolved)
+    timings["evaluate_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    names = {path: by_id[path].display_name or by_id[path].name for path in history}
+    header, buffer = build_payload(evaluation, names, width)
+    curve = sweep(evaluation, resolved)
+    timings["package_s"] = time.perf_counter() - start
+    summary = evaluation.summary(names)
+    view = {
+        "state": "done",
+        "kind": "metric",
+        "summary": summary,
+        "fire_count": evaluation.fire_count,
+        "runs_fired": len(evaluation.runs_fired),
+        "runs_total": len(evaluation),
+        "skipped_runs": len(chosen) - len(history),
+        "metric": metric,
+        "rule": {
+            "kind": evaluation.rule.kind,
+            "cmp": evaluation.rule.cmp,
+            "threshold": evaluation.rule.threshold,
+        },
+        "policy": {"mode": resolved.mode, "cooldown_s": resolved.cooldown_s},
+        "sweep": curve,
+        "timings": timings,
+        **header,
+    }
+    return PreviewResult(evaluation, view, buffer, timings)
+
+
+def _state_preview(
+    api: Api,
+    automation: NewAutomation,
+    *,
+    runs: list[str] | None,
+    max_runs: int,
+    since: datetime | str | None,
+) -> PreviewResult:
+    """Run-state events: which runs in scope reached one of the states (the server keeps
+    each run's current state, not every transition)."""
+    event = automation.event
+    assert isinstance(event, OnRunState)
+    wanted = {s.value for s in event.filter.state.states}
+    chosen = select_runs(api, automation, runs=runs, max_runs=max_runs, since=since)
+    matched = [
+        {
+            "run": r.path,
+            "run_name": r.display_name or r.name,
+            "state": r.state or "",
+            "time": r.created_at or "",
+        }
+        for r in chosen
+        if triggering_state(r.state or "") in wanted
+    ]
+    summary = (
+        f"would have fired for {len(matched)} of {len(chosen)} runs (by their current state)"
+        if chosen
+        else "No runs in scope match this automation's run filter."
+    )
+    return PreviewResult(
+        None,
+        {
+            "state": "done",
+            "kind": "state",
+            "summary": summary,
+            "matches": matched,
+            "runs_total": len(chosen),
+            "fire_count": len(matched),
+        },
+    )

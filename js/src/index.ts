@@ -1,3 +1,5 @@
+import "uplot/dist/uPlot.min.css";
+import "./widget.css";
 import type { RenderProps } from "@anywidget/types";
 import { renderBuilder, type Model } from "./view";
 

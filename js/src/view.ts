@@ -15,6 +15,8 @@ import {
   type Kind,
   type Spec,
 } from "./spec";
+import { renderPreview } from "./preview";
+import type { PreviewView } from "./series";
 
 export interface Model {
   spec: Spec;
@@ -31,6 +33,9 @@ export interface Model {
   code: string;
   connection: string;
   editing_id: string;
+  preview_view: PreviewView;
+  preview_buffer: DataView | null;
+  preview_policy: string;
 }
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
@@ -268,6 +273,8 @@ export function renderBuilder(model: AnyModel<Model>, el: HTMLElement, experimen
     h("span", { class: "wab-connection", testid: "connection" }),
   );
   const root = h("div", { class: "wab-root", testid: "builder" }, header, when, ifSection, then, saveSection, codeView);
+  const preview = renderPreview(model, root, experimental, edit);
+  root.insertBefore(preview.element, codeView);
   el.replaceChildren(root);
 
   function refresh(): void {
@@ -343,5 +350,6 @@ export function renderBuilder(model: AnyModel<Model>, el: HTMLElement, experimen
   refresh();
   return () => {
     for (const event of events) model.off(event, refresh);
+    preview.dispose();
   };
 }

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -149,10 +150,22 @@ def test_histories_concurrent_with_progress_and_cancel(api: Api, logged: list[st
 
 def test_async_twin_matches(api: Api, logged: list[str]) -> None:
     sync = api.histories(logged, ["loss"])
-    async_result = asyncio.run(api.ahistories(logged, ["loss"], concurrency=2))
+    # Its own thread and loop: Playwright's browser fixture keeps a loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        async_result = pool.submit(
+            asyncio.run, api.ahistories(logged, ["loss"], concurrency=2)
+        ).result()
     assert {k: v["loss"].tolist() for k, v in async_result.items()} == {
         k: v["loss"].tolist() for k, v in sync.items()
     }
+
+
+def test_numpy_values_log_as_numbers(api: Api, project_name: str) -> None:
+    api.create_project(project_name)
+    run = api.init_run(f"local/{project_name}", run_id="np")
+    run.log({"_step": np.int64(0), "loss": np.float32(0.5), "acc": np.float64(0.25)})
+    columns = api.history(run.path, ["loss", "acc"])
+    assert (columns["loss"].tolist(), columns["acc"].tolist()) == ([0.5], [0.25])
 
 
 def test_logging_resumes_at_the_servers_offset(api: Api, project_name: str) -> None:

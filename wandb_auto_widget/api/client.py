@@ -613,7 +613,8 @@ class LoggedRun:
                     row["_step"] = self._step + 1
                 row.setdefault("_timestamp", time.time())
                 self._step = max(self._step, int(row["_step"]))
-                lines.append(orjson.dumps(row).decode())
+                # Training loops log numpy scalars and arrays; encode them as JSON numbers.
+                lines.append(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode())
             body = {"files": {"wandb-history.jsonl": {"offset": self._offset, "content": lines}}}
             response = self.api.file_stream(self.entity, self.project, self.name, body)
             self._offset += len(lines)

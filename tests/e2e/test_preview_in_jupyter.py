@@ -1,0 +1,94 @@
+"""The preview in real JupyterLab: the fire count it shows equals evaluate() on the same data."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, expect
+
+from wandb_auto_widget import LocalServer
+from wandb_auto_widget.automations import RunEvent
+from wandb_auto_widget.preview import evaluate
+
+from .conftest import Jupyter, run_notebook, write_notebook
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.fixture(scope="module")
+def sweep_project(server: LocalServer) -> list[str]:
+    api = server.api
+    api.create_project("e2e-preview")
+    rng = np.random.default_rng(5)
+    paths = []
+    for r in range(8):
+        run = api.init_run("local/e2e-preview", run_id=f"ep{r}", name=f"resnet-{r}")
+        steps = np.arange(4000)
+        loss = 2.0 * np.exp(-steps / 900) + 0.25 + 0.05 * rng.standard_normal(steps.size)
+        if r in (2, 5):  # two runs diverge late
+            loss[3000:] += np.linspace(0, 1.5, 1000)
+        run.log(
+            [
+                {"_step": int(s), "_timestamp": 1.7e9 + r * 50_000 + s * 30.0, "val/loss": float(v)}
+                for s, v in zip(steps, loss, strict=True)
+            ]
+        )
+        paths.append(run.path)
+    return paths
+
+
+def test_preview_shows_what_evaluate_computes(
+    browser: Browser, server: LocalServer, sweep_project: list[str], tmp_path: Path
+) -> None:
+    write_notebook(
+        tmp_path / "preview.ipynb",
+        [
+            "from wandb_auto_widget import AutomationBuilder\n"
+            "builder = AutomationBuilder(project='e2e-preview')\n"
+            "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9, "
+            "'name': 'diverging'}\nbuilder",
+        ],
+    )
+    jupyter = Jupyter("lab", tmp_path, server)
+    page = browser.new_page(viewport={"width": 1100, "height": 1800})
+    try:
+        run_notebook(page, f"{jupyter.url}/lab/tree/preview.ipynb")
+        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+        page.get_by_test_id("preview").click()
+        summary = page.get_by_test_id("preview-summary")
+        expect(summary).to_contain_text("would have fired", timeout=60_000)
+        expected = evaluate(
+            RunEvent.metric("val/loss").mean(5) > 0.9,
+            server.api.histories(sweep_project, ["val/loss"]),
+        )
+        shown = re.search(r"fired (once|[\d,]+ times) in (\d+) of (\d+) runs", summary.inner_text())
+        assert shown is not None
+        count = 1 if shown.group(1) == "once" else int(shown.group(1).split()[0].replace(",", ""))
+        assert (count, int(shown.group(2)), int(shown.group(3))) == (
+            expected.fire_count,
+            len(expected.runs_fired),
+            8,
+        )
+        rows = page.get_by_test_id("preview-fires").locator("tbody tr")
+        expect(rows).to_have_count(expected.fire_count)
+        expect(page.get_by_test_id("preview-chart").locator("canvas")).to_have_count(1)
+        builder = page.get_by_test_id("builder")
+        expect(builder).to_have_attribute("data-preview-render-ms", re.compile(r"\d+"))
+        # Clicking the sweep sets the threshold in the form.
+        sweep = page.get_by_test_id("preview-sweep").locator(".u-over")
+        box = sweep.bounding_box()
+        assert box is not None
+        sweep.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+        expect(page.get_by_test_id("threshold")).not_to_have_value("0.9")
+        rows.first.click()
+        expect(page.get_by_test_id("preview-run")).not_to_have_value("")
+        shot = DOCS / "preview.png" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path / "p.png"
+        page.get_by_test_id("section-preview").screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
+    finally:
+        page.close()
+        jupyter.stop()

@@ -3,7 +3,7 @@
 export interface ArrayRef {
   offset: number;
   length: number;
-  dtype: "<f8" | "<f4";
+  dtype: "<f8" | "<f4";  // x columns are float32 when the steps fit exactly
 }
 
 export interface RunView {
@@ -41,7 +41,7 @@ export interface PreviewView {
   bytes?: number;
 }
 
-export type Pair = [Float64Array, Float32Array];
+export type Pair = [Float64Array | Float32Array, Float32Array];
 
 /** A copy of the buffer that starts at offset 0, so typed arrays can view it aligned. */
 export function aligned(view: DataView): ArrayBuffer {
@@ -49,7 +49,8 @@ export function aligned(view: DataView): ArrayBuffer {
 }
 
 export function read(buffer: ArrayBuffer, [x, y]: [ArrayRef, ArrayRef]): Pair {
-  return [new Float64Array(buffer, x.offset, x.length), new Float32Array(buffer, y.offset, y.length)];
+  const xs = x.dtype === "<f8" ? new Float64Array(buffer, x.offset, x.length) : new Float32Array(buffer, x.offset, x.length);
+  return [xs, new Float32Array(buffer, y.offset, y.length)];
 }
 
 /** Merge several (x, y) series into uPlot's aligned table: one sorted x column and one

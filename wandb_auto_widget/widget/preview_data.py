@@ -15,7 +15,8 @@ from ..preview import Evaluation, FirePolicy, RunEvaluation
 from ..preview.batch import _compare, _directed  # one comparison rule for sweep and evaluate
 from ..preview.policy import select_fires
 
-MAX_SUPPRESSED = 2_000  # per run; fires are never capped
+MAX_SUPPRESSED = 300  # markers per run, thinned evenly; fires are never thinned
+EXACT_F32 = 2**24  # steps below this are exact as float32
 SWEEP_POINTS = 41
 
 
@@ -79,26 +80,32 @@ def build_payload(
         keep_eval = minmax_indices(result.series, width)
         condition = result.condition.copy()
         condition[result.fire_index] = False
-        suppressed = np.flatnonzero(condition)[:MAX_SUPPRESSED]
+        suppressed = np.flatnonzero(condition)
+        if suppressed.size > MAX_SUPPRESSED:
+            suppressed = suppressed[
+                np.linspace(0, suppressed.size - 1, MAX_SUPPRESSED).astype(np.intp)
+            ]
+        # Steps go as float32 when that is exact, halving the bytes for the x axis.
+        x = "<f4" if result.steps.size == 0 or result.steps[-1] < EXACT_F32 else "<f8"
         runs.append(
             {
                 "id": run_id,
                 "name": names.get(run_id, run_id),
                 "points": int(result.steps.size),
                 "raw": [
-                    payload.add(result.steps[keep_raw], "<f8"),
+                    payload.add(result.steps[keep_raw], x),
                     payload.add(result.values[keep_raw], "<f4"),
                 ],
                 "evaluated": [
-                    payload.add(result.steps[keep_eval], "<f8"),
+                    payload.add(result.steps[keep_eval], x),
                     payload.add(result.series[keep_eval], "<f4"),
                 ],
                 "fires": [
-                    payload.add(result.steps[result.fire_index], "<f8"),
+                    payload.add(result.steps[result.fire_index], x),
                     payload.add(result.series[result.fire_index], "<f4"),
                 ],
                 "suppressed": [
-                    payload.add(result.steps[suppressed], "<f8"),
+                    payload.add(result.steps[suppressed], x),
                     payload.add(result.series[suppressed], "<f4"),
                 ],
                 "fire_count": int(result.fire_index.size),

@@ -24,9 +24,9 @@ def test_database_is_wal_with_foreign_keys_and_migrations(db_path: Path) -> None
     conn = db.read()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert db.schema_version == 3
+    assert db.schema_version == 4
     db.close()
-    assert Database(db_path).schema_version == 3  # re-opening migrates nothing twice
+    assert Database(db_path).schema_version == 4  # re-opening migrates nothing twice
     with pytest.raises(sqlite3.IntegrityError), Database(db_path).write() as write:
         write.execute("INSERT INTO projects(entity_id, name, created_at) VALUES (999, 'x', 'now')")
 

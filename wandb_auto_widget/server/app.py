@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hmac
 import logging
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .bulk_history import columns_response
+from .engine import Engine
 from .errors import Invalid, ServerError
 from .gql import Context, build_schema
 from .ingest import file_stream
@@ -92,10 +94,14 @@ def _status(errors: list[GraphQLError]) -> int:
     return max(statuses, default=200)
 
 
-def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
-    """The server app over ``db``, accepting ``api_key``; ``viewer`` is the local user's entity."""
+def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = None) -> Starlette:
+    """The server app over ``db``, accepting ``api_key``; ``viewer`` is the local user's entity.
+
+    The engine's delivery worker runs for the app's lifetime (the ASGI lifespan).
+    """
     schema = build_schema()
-    context = Context(db=db, viewer=viewer)
+    engine = engine or Engine(db)
+    context = Context(db=db, viewer=viewer, engine=engine)
 
     @functools.lru_cache(maxsize=256)
     def prepare(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -160,7 +166,7 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
         try:
             payload = orjson.loads(body)
             result = await run_in_threadpool(
-                file_stream, db, params["entity"], params["project"], params["run"], payload
+                file_stream, db, engine, params["entity"], params["project"], params["run"], payload
             )
         except orjson.JSONDecodeError:
             return _error("body: not JSON", 400)
@@ -193,11 +199,20 @@ def create_app(db: Database, api_key: str, viewer: str) -> Starlette:
     async def health(_: Request) -> Response:
         return _json({"ok": True})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        engine.worker.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(engine.worker.stop)
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/graphql", graphql, methods=["POST"]),
             Route("/files/{entity}/{project}/{run}/file_stream", stream, methods=["POST"]),
             Route("/history/columns", bulk_history, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
-        ]
+        ],
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from .engine import Engine
 from .errors import Invalid, NotFound
 from .store import entities, history, runs
 from .store.db import Database, now
@@ -18,7 +19,7 @@ HISTORY, SUMMARY = "wandb-history.jsonl", "wandb-summary.json"
 
 
 def file_stream(
-    db: Database, entity: str, project: str, run_name: str, body: Any
+    db: Database, engine: Engine, entity: str, project: str, run_name: str, body: Any
 ) -> dict[str, Any]:
     """Apply one file_stream POST; return the response W&B's clients expect."""
     if not isinstance(body, dict):
@@ -33,10 +34,12 @@ def file_stream(
             raise NotFound(
                 f"run {entity}/{project}/{run_name} not found; create it with upsertBucket"
             )
+        assert proj is not None
         chunk = files.get(HISTORY)
         if chunk is not None:
             offset, content = _chunk(chunk, HISTORY)
-            history.append_lines(conn, run, offset, content)
+            accepted = history.append_lines(conn, run, offset, content)
+            engine.on_history(conn, proj, run, accepted)
         summary = files.get(SUMMARY)
         if summary is not None:
             _, content = _chunk(summary, SUMMARY)
@@ -62,6 +65,9 @@ def file_stream(
         conn.execute(
             f"UPDATE runs SET heartbeat_at = ?{state_update} WHERE id = ?", (*params, run["id"])
         )
+        if state_update:
+            updated = conn.execute("SELECT * FROM runs WHERE id = ?", (run["id"],)).fetchone()
+            engine.on_run_state(conn, proj, updated, run["state"], updated["state"])
         stopped = bool(
             conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
         )

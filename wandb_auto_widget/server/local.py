@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from .app import create_app
+from .engine import Engine, RetryPolicy
 from .store.db import Database
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class LocalServer:
         host: str = "127.0.0.1",
         port: int = 0,
         entity: str = DEFAULT_ENTITY,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if db is None:
             import tempfile
@@ -56,6 +58,7 @@ class LocalServer:
         self.db_path = Path(db)
         self.api_key = api_key or secrets.token_hex(20)
         self.entity = entity
+        self._retry = retry
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -65,14 +68,15 @@ class LocalServer:
     def start(self) -> LocalServer:
         """Start serving; returns once the server accepts connections."""
         self._db = Database(self.db_path)
-        app = create_app(self._db, self.api_key, self.entity)
+        engine = Engine(self._db, self._retry)
+        app = create_app(self._db, self.api_key, self.entity, engine)
         # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose
         # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -87,6 +91,7 @@ class LocalServer:
                 raise RuntimeError("the local server failed to start; see the log above")
             time.sleep(0.01)
         self.base_url = f"http://{self._host}:{port}"
+        engine.base_url = self.base_url
         return self
 
     def stop(self) -> None:

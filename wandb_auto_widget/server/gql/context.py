@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine import Engine
 from ..store.db import Database
 
 FEATURES = (
@@ -22,6 +23,7 @@ FEATURES = (
 class Context:
     db: Database
     viewer: str
+    engine: Engine
     """The entity of the single local user; the default entity for new runs."""
 
 

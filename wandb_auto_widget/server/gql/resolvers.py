@@ -284,12 +284,31 @@ def _upsert_model(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 def _upsert_bucket(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
+        before = _existing_run_state(conn, input, c.viewer)
         row, inserted = runs.upsert_run(conn, input, c.viewer)
         project = entities.project_by_id(conn, row["project_id"])
+        assert project is not None
+        if input.get("state") is not None:
+            c.engine.on_run_state(conn, project, row, before, row["state"])
     assert project is not None
     # The client adopts the project and entity names it gets back here.
     bucket = {**objects.run(row), "project": objects.project(project, c.viewer)}
     return {"bucket": bucket, "inserted": inserted}
+
+
+def _existing_run_state(conn: Any, data: dict[str, Any], viewer: str) -> str | None:
+    """The run's state before an upsert changes it (None for a new run)."""
+    if data.get("id"):
+        _, number = decode(data["id"], "Run")
+        found = conn.execute("SELECT state FROM runs WHERE id = ?", (number,)).fetchone()
+    else:
+        project = entities.find_project(
+            conn, data.get("entityName") or viewer, data.get("modelName")
+        )
+        found = (
+            None if project is None else runs.get_run(conn, project["id"], data.get("name") or "")
+        )
+    return None if found is None else str(found["state"])
 
 
 @mutation.field("createTeam")
@@ -341,7 +360,8 @@ def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, A
 def _create_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
-        row, _events = artifacts.create_artifact(conn, input, c.viewer)
+        row, events = artifacts.create_artifact(conn, input, c.viewer)
+        c.engine.on_artifact_events(conn, events)
         return {"artifact": artifacts.artifact_json(conn, row)}
 
 
@@ -349,7 +369,8 @@ def _create_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]
 def _link_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
-        portfolio, _events = artifacts.link_artifact(conn, input, c.viewer)
+        portfolio, events = artifacts.link_artifact(conn, input, c.viewer)
+        c.engine.on_artifact_events(conn, events)
         artifact = artifacts.get_artifact(conn, input["artifactID"])
         index = artifacts.member_index(conn, portfolio["id"], artifact["id"])
         return {"versionIndex": index, "artifactCollection": artifacts.collection_json(portfolio)}
@@ -357,8 +378,9 @@ def _link_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation.field("addAliases")
 def _add_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    with ctx(info).db.write() as conn:
-        artifacts.change_aliases(conn, input, add=True)
+    c = ctx(info)
+    with c.db.write() as conn:
+        c.engine.on_artifact_events(conn, artifacts.change_aliases(conn, input, add=True))
     return {"success": True}
 
 
@@ -371,8 +393,9 @@ def _delete_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation.field("updateArtifact")
 def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    with ctx(info).db.write() as conn:
-        artifacts.change_tags(conn, input)
+    c = ctx(info)
+    with c.db.write() as conn:
+        c.engine.on_artifact_events(conn, artifacts.change_tags(conn, input))
         return {
             "artifact": artifacts.artifact_json(
                 conn, artifacts.get_artifact(conn, input["artifactID"])
@@ -383,7 +406,9 @@ def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]
 def _collection_tags(info: Any, input: dict[str, Any], add: bool) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
-        artifacts.change_collection_tags(conn, input, add, c.viewer)
+        c.engine.on_artifact_events(
+            conn, artifacts.change_collection_tags(conn, input, add, c.viewer)
+        )
     return {"tags": [{"name": t["tagName"]} for t in input["tags"]], "success": True}
 
 

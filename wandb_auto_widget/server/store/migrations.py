@@ -148,4 +148,47 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (collection_id, alias)
     );
     """,
+    # 4: the engine. Evaluator state per (automation, run); every firing is an execution,
+    # and PENDING executions are the delivery outbox.
+    """
+    CREATE TABLE evaluator_state (
+        trigger_id INTEGER NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (trigger_id, run_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE executions (
+        id INTEGER PRIMARY KEY,
+        trigger_id INTEGER REFERENCES triggers(id) ON DELETE SET NULL,
+        trigger_name TEXT NOT NULL,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        event_type TEXT NOT NULL,
+        event TEXT NOT NULL,
+        action_type TEXT NOT NULL,
+        integration_id INTEGER REFERENCES integrations(id) ON DELETE SET NULL,
+        target TEXT,
+        payload TEXT,
+        webhook_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'FINISHED', 'FAILED')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL,
+        response_status INTEGER,
+        error TEXT,
+        is_test INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX executions_outbox ON executions(status, next_attempt_at);
+    CREATE INDEX executions_by_trigger ON executions(trigger_id, id);
+    CREATE TABLE delivery_attempts (
+        execution_id INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        response_status INTEGER,
+        error TEXT,
+        duration_ms REAL,
+        PRIMARY KEY (execution_id, attempt)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -1,0 +1,58 @@
+"""The engine: decides what fires (triggering.py), records it (outbox.py) and delivers it
+(delivery.py). ``Engine`` is what the server's ingestion paths call."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..store.artifacts import ArtifactEvent
+from ..store.db import Database
+from . import triggering
+from .delivery import DeliveryWorker, RetryPolicy
+
+__all__ = ["DeliveryWorker", "Engine", "RetryPolicy"]
+
+
+class Engine:
+    """Called inside ingestion transactions; wakes the delivery worker after each firing."""
+
+    def __init__(self, db: Database, retry: RetryPolicy | None = None) -> None:
+        self.base_url = ""  # set once the server knows its address, for run links
+        self._cache = triggering.TriggerCache()
+        self.worker = DeliveryWorker(db, retry)
+
+    def _fired(self, count: int) -> int:
+        if count:
+            self.worker.wake.set()
+        return count
+
+    def on_history(
+        self,
+        conn: sqlite3.Connection,
+        project: sqlite3.Row,
+        run: sqlite3.Row,
+        rows: list[dict[str, Any]],
+    ) -> int:
+        return self._fired(
+            triggering.on_history(conn, self._cache, self.base_url, project, run, rows)
+        )
+
+    def on_run_state(
+        self,
+        conn: sqlite3.Connection,
+        project: sqlite3.Row,
+        run: sqlite3.Row,
+        previous: str | None,
+        current: str,
+    ) -> int:
+        if previous == current:
+            return 0
+        return self._fired(
+            triggering.on_run_state(
+                conn, self._cache, self.base_url, project, run, previous, current
+            )
+        )
+
+    def on_artifact_events(self, conn: sqlite3.Connection, events: list[ArtifactEvent]) -> int:
+        return self._fired(triggering.on_artifact_events(conn, self._cache, self.base_url, events))

@@ -1,0 +1,260 @@
+"""Deciding what fires: run metrics through persisted StreamEvaluators, run-state
+changes, and artifact events. Everything here runs inside the ingesting transaction, so a
+firing is recorded exactly when the data that caused it is."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any, Final
+
+from ...automations import OnRunMetric, OnRunState
+from ...automations.events import EVENT_CLASSES, EventType
+from ...preview import StreamEvaluator, matches_run_filter, state_change_fires
+from ...preview.stream import Fire
+from ..store.artifacts import ArtifactEvent
+from ..store.ids import encode
+from ..store.runs import run_fields
+from .outbox import enqueue
+
+RUN_METRIC_TYPES = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
+POLICY: Final = "wandb"  # the preview's default: at most once per run per 24 h
+
+
+class TriggerCache:
+    """Parsed events by trigger id, re-parsed when an automation's filter changes."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[int, tuple[str, Any]] = {}
+
+    def event(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> Any:
+        cached = self._parsed.get(trigger["id"])
+        key = trigger["event_filter"] + trigger["scope_id"]
+        if cached is None or cached[0] != key:
+            cls = EVENT_CLASSES[EventType(trigger["event_type"])]
+            cached = (key, cls.model_validate({"scope": scope, "filter": trigger["event_filter"]}))
+            self._parsed[trigger["id"]] = cached
+        return cached[1]
+
+
+def _run_scope_triggers(
+    conn: sqlite3.Connection, project: sqlite3.Row, types: Iterable[str]
+) -> list[sqlite3.Row]:
+    kinds = tuple(types)
+    placeholders = ",".join("?" * len(kinds))
+    return conn.execute(
+        f"SELECT * FROM triggers WHERE enabled = 1 AND event_type IN ({placeholders}) "
+        "AND ((scope_type = 'PROJECT' AND scope_id = ?) "
+        "OR (scope_type = 'ENTITY' AND scope_id = ?)) ORDER BY id",
+        (*kinds, encode("Project", project["id"]), encode("Entity", project["entity_id"])),
+    ).fetchall()
+
+
+def run_variables(base_url: str, project: sqlite3.Row, run: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "entity_name": project["entity_name"],
+        "project_name": project["name"],
+        "event_author": project["entity_name"],
+        "run_id": run["name"],
+        "run_name": run["display_name"] or run["name"],
+        "run_url": f"{base_url}/{project['entity_name']}/{project['name']}/runs/{run['name']}",
+        "run_state": run["state"],
+    }
+
+
+def on_history(
+    conn: sqlite3.Connection,
+    cache: TriggerCache,
+    base_url: str,
+    project: sqlite3.Row,
+    run: sqlite3.Row,
+    rows: list[dict[str, Any]],
+) -> int:
+    """Push newly accepted history rows through each matching metric automation."""
+    if not rows:
+        return 0
+    fired = 0
+    scope = {
+        "__typename": "Project",
+        "id": encode("Project", project["id"]),
+        "name": project["name"],
+    }
+    fields = run_fields(run)
+    for trigger in _run_scope_triggers(conn, project, RUN_METRIC_TYPES):
+        event: OnRunMetric = cache.event(trigger, scope)
+        if not matches_run_filter(event.filter.run, fields):
+            continue
+        evaluator = StreamEvaluator(event, policy=POLICY)
+        fingerprint = hashlib.sha1(trigger["event_filter"].encode()).hexdigest()
+        stored = conn.execute(
+            "SELECT fingerprint, state FROM evaluator_state WHERE trigger_id = ? AND run_id = ?",
+            (trigger["id"], run["id"]),
+        ).fetchone()
+        key = str(run["id"])
+        if stored is not None and stored["fingerprint"] == fingerprint:
+            evaluator.load_state(
+                {**evaluator.state_dict(), "runs": {key: json.loads(stored["state"])}}
+            )
+        fires: list[Fire] = evaluator.push_rows(key, rows)
+        conn.execute(
+            "INSERT INTO evaluator_state(trigger_id, run_id, fingerprint, state) VALUES (?, ?, "
+            "?, ?) "
+            "ON CONFLICT(trigger_id, run_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "state = excluded.state",
+            (
+                trigger["id"],
+                run["id"],
+                fingerprint,
+                json.dumps(evaluator.state_dict()["runs"][key]),
+            ),
+        )
+        metric = event.filter.condition.name
+        for fire in fires:
+            variables = {
+                **run_variables(base_url, project, run),
+                "event_type": trigger["event_type"],
+                "metric_name": metric,
+                "metric_value": fire.metric_value,
+                "step": fire.step,
+            }
+            details = {
+                "run": run["name"],
+                "run_name": variables["run_name"],
+                "metric": metric,
+                "step": fire.step,
+                "value": fire.metric_value,
+                "evaluated": fire.value,
+                "timestamp": fire.timestamp,
+            }
+            enqueue(conn, trigger, variables, details)
+            fired += 1
+    return fired
+
+
+def on_run_state(
+    conn: sqlite3.Connection,
+    cache: TriggerCache,
+    base_url: str,
+    project: sqlite3.Row,
+    run: sqlite3.Row,
+    previous: str | None,
+    current: str,
+) -> int:
+    """Fire run-state automations for a state change (crashed counts as failed)."""
+    fired = 0
+    scope = {
+        "__typename": "Project",
+        "id": encode("Project", project["id"]),
+        "name": project["name"],
+    }
+    fields = run_fields(run)
+    for trigger in _run_scope_triggers(conn, project, ("RUN_STATE",)):
+        event: OnRunState = cache.event(trigger, scope)
+        if matches_run_filter(event.filter.run, fields) and state_change_fires(
+            event.filter, previous, current
+        ):
+            variables = {
+                **run_variables(base_url, project, run),
+                "event_type": "RUN_STATE",
+                "run_state": current,
+            }
+            enqueue(
+                conn,
+                trigger,
+                variables,
+                {
+                    "run": run["name"],
+                    "run_name": variables["run_name"],
+                    "from": previous,
+                    "to": current,
+                },
+            )
+            fired += 1
+    return fired
+
+
+def on_artifact_events(
+    conn: sqlite3.Connection, cache: TriggerCache, base_url: str, events: list[ArtifactEvent]
+) -> int:
+    """Fire artifact automations scoped to the collection, its project or its entity."""
+    fired = 0
+    for ev in events:
+        collection = conn.execute(
+            "SELECT c.*, p.name AS project_name, p.entity_id, e.name AS entity_name "
+            "FROM artifact_collections c JOIN projects p ON p.id = c.project_id "
+            "JOIN entities e ON e.id = p.entity_id WHERE c.id = ?",
+            (ev.collection_id,),
+        ).fetchone()
+        kind = "ArtifactSequence" if collection["kind"] == "sequence" else "ArtifactPortfolio"
+        scopes = {
+            ("ARTIFACT_COLLECTION", encode(kind, collection["id"])): {
+                "__typename": kind,
+                "id": encode(kind, collection["id"]),
+                "name": collection["name"],
+            },
+            ("PROJECT", encode("Project", collection["project_id"])): {
+                "__typename": "Project",
+                "id": encode("Project", collection["project_id"]),
+                "name": collection["project_name"],
+            },
+        }
+        artifact = conn.execute(
+            "SELECT * FROM artifacts WHERE id = ?", (ev.artifact_id,)
+        ).fetchone()
+        version = None
+        if artifact is not None:
+            member = conn.execute(
+                "SELECT version_index FROM artifact_memberships WHERE collection_id = ? AND "
+                "artifact_id = ?",
+                (collection["id"], artifact["id"]),
+            ).fetchone()
+            version = f"v{member[0]}" if member else f"v{artifact['version_index']}"
+        variables: dict[str, Any] = {
+            "event_type": ev.event_type,
+            "event_author": collection["entity_name"],
+            "entity_name": collection["entity_name"],
+            "project_name": collection["project_name"],
+            "artifact_collection_name": collection["name"],
+            "alias": ev.alias or "",
+            "tag": ev.tag or "",
+        }
+        if artifact is not None:
+            variables["artifact_version"] = (
+                f"wandb-artifact://_id/{encode('Artifact', artifact['id'])}"
+            )
+            variables["artifact_version_string"] = (
+                f"{collection['entity_name']}/{collection['project_name']}/{collection['name']}:{version}"
+            )
+            for key, value in json.loads(artifact["metadata"]).items():
+                variables[f"artifact_metadata.{key}"] = value
+        aliases = [
+            r[0]
+            for r in conn.execute(
+                "SELECT alias FROM artifact_aliases WHERE collection_id = ? AND artifact_id = ?",
+                (collection["id"], ev.artifact_id),
+            )
+        ]
+        fields = {"alias": ev.alias if ev.alias else aliases, "tag": ev.tag}
+        for (scope_type, scope_id), scope in scopes.items():
+            for trigger in conn.execute(
+                "SELECT * FROM triggers WHERE enabled = 1 AND event_type = ? AND scope_type = ? "
+                "AND scope_id = ? ORDER BY id",
+                (ev.event_type, scope_type, scope_id),
+            ).fetchall():
+                event = cache.event(trigger, scope)
+                if matches_run_filter(event.filter, fields):
+                    enqueue(
+                        conn,
+                        trigger,
+                        variables,
+                        {
+                            "artifact": variables.get("artifact_version_string"),
+                            "alias": ev.alias,
+                            "tag": ev.tag,
+                            "collection": collection["name"],
+                        },
+                    )
+                    fired += 1
+    return fired

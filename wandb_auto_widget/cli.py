@@ -33,6 +33,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    from .api import Api
+
+    api = Api(base_url=args.base_url, api_key=args.api_key)
+    target = api.automation(args.automation, entity=args.entity) if args.automation else None
+    executions = api.automation_history(
+        target or args.entity, entity=args.entity, status=args.status, limit=args.limit
+    )
+    if not executions:
+        print("no executions")
+        return 0
+    print(f"{'time (UTC)':20} {'status':9} {'automation':24} {'event':20} {'tries':>5}  result")
+    for e in executions:
+        what = e.event.get("run_name") or e.event.get("artifact") or ""
+        result = f"HTTP {e.response_status}" if e.response_status else (e.error or "")
+        if e.status == "FAILED" and e.error:
+            result = e.error
+        test = " (test)" if e.is_test else ""
+        print(
+            f"{e.created_at[:19]:20} {e.status:9} {e.automation_name[:24]:24} "
+            f"{(e.event_type + ' ' + str(what))[:20]:20} {e.attempts:>5}  {result[:60]}{test}"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wandb-auto-widget")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--db", help="SQLite file (default: in the user data directory)")
     serve.add_argument("--api-key", help="the key clients must send (default: a random one)")
     serve.set_defaults(run=_serve)
+    history = commands.add_parser("history", help="show what automations did (newest first)")
+    history.add_argument("--base-url", help="server (default: WANDB_BASE_URL)")
+    history.add_argument("--api-key", help="key (default: WANDB_API_KEY or ~/.netrc)")
+    history.add_argument("--entity", help="entity (default: yours)")
+    history.add_argument("--automation", help="only this automation, by name")
+    history.add_argument("--status", choices=["PENDING", "FINISHED", "FAILED"])
+    history.add_argument("--limit", type=int, default=50)
+    history.set_defaults(run=_history)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

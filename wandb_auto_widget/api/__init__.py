@@ -9,7 +9,7 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .models import Artifact, ArtifactCollection, Project, Run
+from .models import Artifact, ArtifactCollection, Execution, Project, Run
 
 __all__ = [
     "Api",
@@ -18,6 +18,7 @@ __all__ = [
     "ArtifactCollection",
     "AuthenticationError",
     "ConflictError",
+    "Execution",
     "LoggedRun",
     "NotFoundError",
     "Project",

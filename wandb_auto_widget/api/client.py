@@ -17,7 +17,7 @@ from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, ValidationError
 from .history import Columns, page_specs, parse_bulk_columns, spec_json, to_columns
-from .models import Artifact, ArtifactCollection, Project, Run, split_path
+from .models import Artifact, ArtifactCollection, Execution, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport, raise_for
 
@@ -382,6 +382,53 @@ class Api:
         result = self._gql(queries.DELETE_AUTOMATION, id=gql_id).get("result") or {}
         if not result.get("success"):
             raise ValidationError(f"the server did not delete automation {gql_id!r}")
+
+    def automation_history(
+        self,
+        automation_or_entity: Automation | str | None = None,
+        *,
+        entity: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[Execution]:
+        """Recent executions, newest first: of one automation (in ``entity``, by default
+        yours), or of all of an entity's automations. ``status`` is PENDING, FINISHED or FAILED.
+        """
+        automation_id = None
+        if isinstance(automation_or_entity, Automation):
+            automation_id = automation_or_entity.id
+        elif automation_or_entity is not None:
+            entity = automation_or_entity
+        entity = entity or self.default_entity
+        out: list[Execution] = []
+        cursor = None
+        while len(out) < limit:
+            found = self._gql(
+                queries.AUTOMATION_EXECUTIONS,
+                entity=entity,
+                automation=automation_id,
+                status=status,
+                first=min(100, limit - len(out)),
+                cursor=cursor,
+            ).get("entity")
+            if found is None:
+                raise NotFoundError(f"entity {entity!r} not found")
+            connection = found["automationExecutions"]
+            out += [Execution.from_graphql(e["node"]) for e in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            cursor = connection["pageInfo"]["endCursor"]
+        return out[:limit]
+
+    def test_automation(
+        self, automation: Automation, sample: dict[str, Any] | None = None
+    ) -> Execution:
+        """Send ``automation``'s action once, now, with a sample event (``sample`` overrides
+        template variables such as ``run_name`` or ``metric_value``). Marked as a test."""
+        data = self._gql(
+            queries.TEST_AUTOMATION, id=automation.id, sample=json.dumps(sample) if sample else None
+        )
+        return Execution.from_graphql(data["testTrigger"]["execution"])
 
     # ------------------------------------------------------------------ ingestion (local use)
 

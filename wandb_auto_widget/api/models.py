@@ -126,3 +126,48 @@ def split_path(path: str, parts: int) -> list[str]:
         shape = "entity/project" if parts == 2 else "entity/project/run-id"
         raise ValueError(f"path: {path!r} must look like {shape!r}")
     return pieces
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One firing of an automation: the event, what was sent, and how delivery went."""
+
+    id: str
+    automation_id: str | None
+    automation_name: str
+    event_type: str
+    event: dict[str, Any]
+    action_type: str
+    target: str | None
+    payload: str | None
+    webhook_id: str
+    status: str  # PENDING, FINISHED or FAILED
+    attempts: int
+    response_status: int | None
+    error: str | None
+    is_test: bool
+    created_at: str
+    finished_at: str | None
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_graphql(cls, node: dict[str, Any]) -> Execution:
+        return cls(
+            id=node["id"],
+            automation_id=node.get("automationID"),
+            automation_name=node["automationName"],
+            event_type=node["eventType"],
+            event=node.get("event") or {},
+            action_type=node["actionType"],
+            target=node.get("target"),
+            payload=node.get("payload"),
+            webhook_id=node["webhookID"],
+            status=node["status"],
+            attempts=node["attempts"],
+            response_status=node.get("responseStatus"),
+            error=node.get("error"),
+            is_test=bool(node.get("isTest")),
+            created_at=node["createdAt"],
+            finished_at=node.get("finishedAt"),
+            deliveries=list(node.get("deliveries") or []),
+        )

@@ -241,3 +241,37 @@ query EntityProjects($entity: String!, $cursor: String) {
   }
 }
 """
+
+EXECUTION_FIELDS = """
+fragment ExecutionFields on AutomationExecution {
+  id automationID automationName eventType event actionType target payload webhookID status
+  attempts responseStatus error isTest createdAt finishedAt
+  deliveries { attempt at responseStatus error durationMs }
+}
+"""
+
+AUTOMATION_EXECUTIONS = (
+    """
+query AutomationExecutions($entity: String!, $automation: ID, $status: String, $first: Int,
+                           $cursor: String) {
+  entity(name: $entity) {
+    automationExecutions(
+      automationID: $automation, status: $status, first: $first, after: $cursor
+    ) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { ...ExecutionFields } }
+    }
+  }
+}
+"""
+    + EXECUTION_FIELDS
+)
+
+TEST_AUTOMATION = (
+    """
+mutation TestAutomation($id: ID!, $sample: JSONString) {
+  testTrigger(input: {triggerID: $id, sample: $sample}) { execution { ...ExecutionFields } }
+}
+"""
+    + EXECUTION_FIELDS
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..store.artifacts import ArtifactEvent
 from ..store.db import Database
-from . import triggering
+from . import outbox, triggering
 from .delivery import DeliveryWorker, RetryPolicy
 
 __all__ = ["DeliveryWorker", "Engine", "RetryPolicy"]
@@ -53,6 +53,29 @@ class Engine:
                 conn, self._cache, self.base_url, project, run, previous, current
             )
         )
+
+    def test_fire(self, trigger: sqlite3.Row, sample: dict[str, Any]) -> int:
+        """Send ``trigger``'s action once with a sample event, now; returns the execution id."""
+        variables = {
+            "event_type": trigger["event_type"],
+            "event_author": "test",
+            "run_name": "sample-run",
+            "run_id": "sample",
+            "metric_name": "sample_metric",
+            "metric_value": 1.0,
+            "step": 0,
+            **sample,
+        }
+        with self.worker.db.write() as conn:
+            execution_id = outbox.enqueue(
+                conn, trigger, variables, {"test": True, **sample}, is_test=True
+            )
+            # Not for the worker loop: this one is sent right here, exactly once.
+            conn.execute(
+                "UPDATE executions SET next_attempt_at = NULL WHERE id = ?", (execution_id,)
+            )
+        self.worker.deliver_now(execution_id)
+        return execution_id
 
     def on_artifact_events(self, conn: sqlite3.Connection, events: list[ArtifactEvent]) -> int:
         return self._fired(triggering.on_artifact_events(conn, self._cache, self.base_url, events))

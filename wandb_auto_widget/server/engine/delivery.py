@@ -105,7 +105,18 @@ class DeliveryWorker:
             self.wake.wait(timeout=0.2)
             self.wake.clear()
 
-    def _deliver(self, execution: Any) -> None:
+    def deliver_now(self, execution_id: int) -> None:
+        """One attempt at a pending execution (a test fire); failures are final."""
+        with self.db.write() as conn:
+            claimed = conn.execute(
+                "UPDATE executions SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING' "
+                "RETURNING *",
+                (execution_id,),
+            ).fetchone()
+        if claimed is not None:
+            self._deliver(claimed, final=True)
+
+    def _deliver(self, execution: Any, final: bool = False) -> None:
         conn = self.db.read()
         integration = conn.execute(
             "SELECT * FROM integrations WHERE id = ?", (execution["integration_id"],)
@@ -133,7 +144,8 @@ class DeliveryWorker:
             error = f"timed out after {self.policy.timeout_s:g} s"
         except (httpx.HTTPError, RuntimeError) as exc:
             error = f"{type(exc).__name__}: {exc}"
-        self._record(execution, status, error, retry_after, (time.monotonic() - started) * 1000)
+        elapsed = (time.monotonic() - started) * 1000
+        self._record(execution, status, error, retry_after, elapsed, final_anyway=final)
 
     def _record(
         self,
@@ -142,9 +154,12 @@ class DeliveryWorker:
         error: str | None,
         retry_after: float | None,
         duration_ms: float,
+        final_anyway: bool = False,
     ) -> None:
         attempt = execution["attempts"]
-        final = status is not None and 400 <= status < 500 and status not in (408, 429)
+        final = final_anyway or (
+            status is not None and 400 <= status < 500 and status not in (408, 429)
+        )
         with self.db.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO delivery_attempts(execution_id, attempt, at, "

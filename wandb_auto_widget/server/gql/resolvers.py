@@ -18,6 +18,7 @@ from ariadne import (
 )
 from graphql import GraphQLSchema
 
+from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
 from ..store import artifacts, entities, history, integrations, runs, triggers
 from ..store.ids import decode
@@ -143,6 +144,25 @@ def _entity_triggers(
     conn = ctx(info).db.read()
     rows = triggers.of_entity(conn, obj["_row"]["id"], filters)
     return page(rows, first, after, lambda r: objects.trigger(conn, r))
+
+
+@entity_type.field("automationExecutions")
+def _executions(
+    obj: dict[str, Any],
+    info: Any,
+    automationID: str | None = None,
+    status: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> dict[str, Any]:
+    conn = ctx(info).db.read()
+    trigger = (
+        None if automationID is None else decode(automationID, "Trigger", field="automationID")[1]
+    )
+    if status is not None and status not in ("PENDING", "FINISHED", "FAILED"):
+        raise Invalid("status: must be PENDING, FINISHED or FAILED")
+    rows = engine_history.executions_of(conn, obj["_row"]["id"], trigger, status)
+    return page(rows, first, after, lambda r: engine_history.execution_json(conn, r))
 
 
 @entity_type.field("projects")
@@ -354,6 +374,20 @@ def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, A
         if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
             raise NotFound(f"id: integration {input['id']!r} not found")
     return {"success": True}
+
+
+@mutation.field("testTrigger")
+def _test_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    _, number = decode(input["triggerID"], "Trigger", field="triggerID")
+    trigger = triggers.get(c.db.read(), number)
+    sample = orjson.loads(input["sample"]) if input.get("sample") else {}
+    if not isinstance(sample, dict):
+        raise Invalid("sample: must be a JSON object of template variables")
+    execution_id = c.engine.test_fire(trigger, sample)
+    conn = c.db.read()
+    row = conn.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
+    return {"execution": engine_history.execution_json(conn, row)}
 
 
 @mutation.field("createArtifact")

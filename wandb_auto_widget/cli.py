@@ -11,12 +11,18 @@ from pathlib import Path
 
 def _serve(args: argparse.Namespace) -> int:
     from .server import LocalServer, default_db_path
+    from .server.engine import RetryPolicy
 
     server = LocalServer(
         db=Path(args.db) if args.db else default_db_path(),
         api_key=args.api_key,
         host=args.host,
         port=args.port,
+        retry=RetryPolicy(
+            base_delay_s=args.retry_base_delay,
+            max_attempts=args.max_attempts,
+            timeout_s=args.delivery_timeout,
+        ),
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
     serve.add_argument("--db", help="SQLite file (default: in the user data directory)")
     serve.add_argument("--api-key", help="the key clients must send (default: a random one)")
+    serve.add_argument(
+        "--retry-base-delay",
+        type=float,
+        default=1.0,
+        help="first retry delay of a failed delivery, in seconds (doubles each time)",
+    )
+    serve.add_argument(
+        "--max-attempts", type=int, default=8, help="delivery attempts before FAILED"
+    )
+    serve.add_argument("--delivery-timeout", type=float, default=10.0, help="seconds per attempt")
     serve.set_defaults(run=_serve)
     history = commands.add_parser("history", help="show what automations did (newest first)")
     history.add_argument("--base-url", help="server (default: WANDB_BASE_URL)")

@@ -469,12 +469,14 @@ class Api:
             groupName=group,
             jobType=job_type,
         )["upsertBucket"]["bucket"]
+        last_step = (data.get("historyKeys") or {}).get("lastStep")
         return LoggedRun(
             self,
             entity=data["project"]["entity"]["name"],
             project=data["project"]["name"],
             name=data["name"],
             offset=int(data.get("historyLineCount") or 0),
+            last_step=-1 if last_step is None else int(last_step),
         )
 
     def set_run_state(self, path: str, state: str) -> None:
@@ -634,10 +636,12 @@ class Api:
 class LoggedRun:
     """A run being logged through file_stream, as the wandb SDK logs."""
 
-    def __init__(self, api: Api, *, entity: str, project: str, name: str, offset: int) -> None:
+    def __init__(
+        self, api: Api, *, entity: str, project: str, name: str, offset: int, last_step: int = -1
+    ) -> None:
         self.api, self.entity, self.project, self.name = api, entity, project, name
         self._offset = offset
-        self._step = -1
+        self._step = last_step  # a resumed run continues after its last logged step
         self._lock = threading.Lock()
 
     @property

@@ -145,7 +145,7 @@ mutation UpsertBucket($id: String, $name: String, $project: String, $entity: Str
   upsertBucket(input: {id: $id, name: $name, modelName: $project, entityName: $entity,
                        displayName: $displayName, config: $config, tags: $tags, state: $state,
                        groupName: $groupName, jobType: $jobType, notes: $notes}) {
-    bucket { id name displayName historyLineCount project { name entity { name } } }
+    bucket { id name displayName historyLineCount historyKeys project { name entity { name } } }
     inserted
   }
 }

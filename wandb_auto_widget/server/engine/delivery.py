@@ -83,7 +83,8 @@ class DeliveryWorker:
         self._client.close()
 
     def _claim(self, limit: int) -> list[Any]:
-        lease = time.time() + self.policy.timeout_s + 30
+        # Long enough for one attempt to finish; after a crash the row is due again then.
+        lease = time.time() + 2 * self.policy.timeout_s + 1
         with self.db.write() as conn:
             return conn.execute(
                 "UPDATE executions SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN "

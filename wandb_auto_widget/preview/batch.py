@@ -25,21 +25,6 @@ def _prefix(d: F64) -> F64:
     return out
 
 
-def _window_agg(x: F64, prefix: F64, anchor: float, agg: str | None, w: int) -> F64:
-    """``out[k]`` aggregates ``x[k : k + w]``; length ``len(x) - w + 1``."""
-    if agg is None:
-        return x
-    if agg == "AVERAGE":
-        # In place, but the same three operations as the stream: (hi - lo), / w, anchor +.
-        mean = np.subtract(prefix[w:], prefix[:-w])
-        mean /= w
-        mean += anchor
-        return mean
-    view = sliding_window_view(x, w)
-    extreme: F64 = view.max(axis=1) if agg == "MAX" else view.min(axis=1)
-    return extreme
-
-
 _COMPARE = {
     "$gt": np.greater,
     "$gte": np.greater_equal,
@@ -66,38 +51,72 @@ def _directed(delta: F64, direction: str, amount: float) -> npt.NDArray[np.bool_
 
 def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
     """The evaluated series (NaN where not evaluable) and the condition, per value of ``x``."""
-    n = x.size
-    series = np.full(n, np.nan)
-    start = rule.history_needed - 1  # first index where the rule can be evaluated
-    if n <= start:
-        return series, np.zeros(n, dtype=bool)
+    if x.size == 0:
+        return np.full(0, np.nan), np.zeros(0, dtype=bool)
     anchor = float(x[0])
     d = x - anchor
-    prefix = _prefix(d)
+    return evaluate_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
+
+
+def evaluate_with_history(
+    rule: Rule,
+    x: F64,
+    prefix: F64,
+    squares: F64,
+    anchor: float,
+    tail: int,
+    seen: int,
+) -> tuple[F64, npt.NDArray[np.bool_]]:
+    """Evaluate the values ``x[tail:]``, given the ``tail`` values logged just before them.
+
+    ``prefix[k]`` / ``squares[k]`` are the run's running sums of ``x - anchor`` and its
+    square before ``x[k]`` (``len(x) + 1`` entries), carried from earlier batches; ``seen``
+    counts the run's values before ``x[0]``. With no tail this is the whole-history batch
+    evaluation; with one it is ``StreamEvaluator.push_rows``. Same operations either way.
+    """
+    n = x.size
+    new = n - tail
+    series = np.full(new, np.nan)
+    k = np.arange(tail, n)  # positions being evaluated
+    g = seen + k  # their index among all the run's values
+    start = rule.history_needed - 1
+    ok = g >= start
+    if not ok.any():
+        return series, np.zeros(new, dtype=bool)
+    k, at = k[ok], np.flatnonzero(ok)
+    w = rule.window
+
+    def agg(size: int, end: npt.NDArray[np.intp], agg_op: str | None) -> F64:
+        """Aggregate of the ``size`` values ending at each position in ``end``."""
+        if agg_op is None:
+            return x[end]
+        if agg_op == "AVERAGE":
+            mean: F64 = np.subtract(prefix[end + 1], prefix[end + 1 - size])
+            mean /= size
+            mean += anchor
+            return mean
+        view = sliding_window_view(x, size)[end - size + 1]
+        extreme: F64 = view.max(axis=1) if agg_op == "MAX" else view.min(axis=1)
+        return extreme
 
     if rule.kind == "threshold":
-        series[start:] = _window_agg(x, prefix, anchor, rule.agg, rule.window)
+        series[at] = agg(w, k, rule.agg)
         return series, _compare(series, rule.cmp, rule.threshold)
-
     if rule.kind == "change":
-        w, p = rule.window, rule.prior
-        current = _window_agg(x, prefix, anchor, rule.agg, w)[p:]  # windows ending at i >= w+p-1
-        prior = _window_agg(x, prefix, anchor, rule.agg, p)[: n - w - p + 1]
+        current = agg(w, k, rule.agg)
+        prior = agg(rule.prior, k - w, rule.agg)
         delta = current - prior
         if rule.relative:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 delta = np.where(prior == 0.0, np.nan, delta / np.abs(prior))
-        series[start:] = delta
+        series[at] = delta
         return series, _directed(series, rule.cmp, rule.threshold)
-
-    # z-score of x[i] against the w values logged just before it.
-    w = rule.window
-    squares = _prefix(d * d)
-    mean = (prefix[w:n] - prefix[: n - w]) / w
-    var = (squares[w:n] - squares[: n - w]) / w - mean * mean
+    # z-score of x[k] against the w values logged just before it.
+    mean = (prefix[k] - prefix[k - w]) / w
+    var = (squares[k] - squares[k - w]) / w - mean * mean
     std = np.sqrt(np.maximum(var, 0.0))
     flat = std <= Z_TOLERANCE * np.abs(anchor + mean)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = np.where(flat, np.nan, (d[w:] - mean) / std)
-    series[start:] = z
+        z = np.where(flat, np.nan, ((x[k] - anchor) - mean) / std)
+    series[at] = z
     return series, _directed(series, rule.cmp, rule.threshold)

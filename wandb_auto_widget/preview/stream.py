@@ -16,8 +16,12 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from .batch import evaluate_with_history
 from .history import STEP, TIMESTAMP
-from .policy import FirePolicy, PolicyLike, resolve_policy
+from .policy import FirePolicy, PolicyLike, resolve_policy, select_fires
 from .rules import Z_TOLERANCE, Rule, rule_from
 from .values import as_number, lookup
 
@@ -99,6 +103,7 @@ class StreamEvaluator:
         self._prefix_len = rule.history_needed + 1
         self._uses_extremes = rule.agg in ("MAX", "MIN")
         self._metric = rule.metric
+        self._rule_dict, self._policy_dict = asdict(rule), asdict(self.policy)
         self._needed_index = rule.history_needed - 1
         self._is_zscore = rule.kind == "zscore"
         self._is_threshold = rule.kind == "threshold"
@@ -137,18 +142,145 @@ class StreamEvaluator:
         return self._decide(run_id, state, row, step, x, evaluated)  # type: ignore[arg-type]
 
     def push_rows(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> list[Fire]:
-        """Feed several rows of one run in order; return the fires they cause."""
-        fires = []
+        """Feed several rows of one run, in order; return the fires they cause.
+
+        Vectorized: the same kernel as :func:`~wandb_auto_widget.preview.evaluate`, started
+        from this run's carried state, so a batch costs numpy time rather than a Python loop
+        per row. It leaves exactly the state that pushing the rows one by one would.
+        """
+        rows = list(rows)
+        steps, stamps, values = [], [], []
+        metric = self._metric
         for row in rows:
-            fire = self.push(run_id, row)
-            if fire is not None:
-                fires.append(fire)
-        return fires
+            step = row.get(STEP)
+            if step is None:
+                raise ValueError(f"run {run_id!r}: row has no {STEP!r}; every row needs one")
+            steps.append(int(step))
+            ts = as_number(row.get(TIMESTAMP))
+            stamps.append(math.nan if ts is None else ts)
+            value = as_number(lookup(row, metric))
+            values.append(math.nan if value is None else value)
+        return self.push_columns(
+            run_id,
+            np.asarray(steps, dtype=np.int64),
+            np.asarray(stamps, dtype=np.float64),
+            np.asarray(values, dtype=np.float64),
+        )
+
+    def push_columns(
+        self,
+        run_id: str,
+        steps: npt.NDArray[np.int64],
+        timestamps: npt.NDArray[np.float64],
+        values: npt.NDArray[np.float64],
+    ) -> list[Fire]:
+        """:meth:`push_rows` for rows already split into columns (NaN where a value does not
+        count), as the engine extracts them once per batch for all its automations."""
+        s = self._runs.get(run_id)
+        if s is None:
+            s = self._runs[run_id] = self._new_state()
+        if steps.size == 0:
+            return []
+        # Rows whose step does not increase are dropped, as push() drops them.
+        floor = np.iinfo(np.int64).min if s.last_step is None else s.last_step
+        before = np.maximum.accumulate(np.concatenate([[floor], steps[:-1]]))
+        keep = steps > before
+        s.last_step = int(max(floor, int(steps.max())))
+        keep &= np.isfinite(values)
+        x, st, ts = values[keep], steps[keep], timestamps[keep]
+        if x.size == 0:
+            return []
+        if s.count == 0:
+            s.anchor = float(x[0])
+        d = x - s.anchor
+        tail = np.fromiter(s.recent, dtype=np.float64, count=len(s.recent))
+        # Running sums continue from the carried ones, added left to right as push() adds.
+        new_prefix = np.cumsum(np.concatenate([[s.prefix[-1]], d]))
+        prefix = np.concatenate([np.fromiter(s.prefix, np.float64, len(s.prefix))[:-1], new_prefix])
+        squares = prefix  # only z-scores read squares
+        if self._is_zscore:
+            new_squares = np.cumsum(np.concatenate([[s.squares[-1]], d * d]))
+            squares = np.concatenate(
+                [np.fromiter(s.squares, np.float64, len(s.squares))[:-1], new_squares]
+            )
+        x_all = np.concatenate([tail, x])
+        series, condition = evaluate_with_history(
+            self.rule, x_all, prefix, squares, s.anchor, tail.size, s.count - tail.size
+        )
+        policy = self.policy
+        if policy.cooldown_s is not None:
+            candidates = condition.copy()
+            if policy.mode == "edge":
+                candidates[1:] &= ~condition[:-1]
+                candidates[0] &= not s.last_condition
+            if np.isnan(ts[candidates]).any():
+                raise ValueError(
+                    f"run {run_id!r}: rows need '_timestamp' (seconds) for a policy with a cooldown"
+                )
+        fire_index = select_fires(
+            policy, condition, ts, previous_condition=s.last_condition, last_fire_ts=s.last_fire_ts
+        )
+        # Carry the state forward exactly as push() would have left it.
+        s.count += x.size
+        s.prefix.extend(new_prefix[1:].tolist())
+        if self._is_zscore:
+            s.squares.extend(new_squares[1:].tolist())
+        s.recent.extend(x.tolist())
+        s.last_condition = bool(condition[-1])
+        if policy.cooldown_s is not None and fire_index.size:
+            s.last_fire_ts = float(ts[fire_index[-1]])
+        if self._uses_extremes:
+            self._rebuild_extremes(s)
+        return [
+            Fire(
+                run_id,
+                int(st[i]),
+                None if math.isnan(ts[i]) else float(ts[i]),
+                float(series[i]),
+                float(x[i]),
+            )
+            for i in fire_index
+        ]
+
+    def _rebuild_extremes(self, s: _RunState) -> None:
+        """The monotonic deques push() would hold, rebuilt from the carried values."""
+        assert s.current is not None and s.prior is not None
+        w, p, count = self.rule.window, self.rule.prior, s.count
+        values = list(s.recent)
+        first = count - len(values)  # the index of values[0] among the run's values
+        s.current.entries.clear()
+        s.prior.entries.clear()
+        for offset, value in enumerate(values):
+            index = first + offset
+            if index >= count - w:
+                s.current.push(index, value)
+            elif self.rule.kind == "change" and index >= count - w - p:
+                s.prior.push(index, value)
+
+    def forget(self, run_id: str) -> None:
+        """Drop a run's state (the engine reloads it from the database each batch)."""
+        self._runs.pop(run_id, None)
+
+    def run_state(self, run_id: str) -> dict[str, Any] | None:
+        """One run's state, JSON-serializable (None if the run was never pushed)."""
+        runs: dict[str, dict[str, Any]] = self.state_dict_for([run_id])["runs"]
+        return runs.get(run_id)
+
+    def load_run_state(self, run_id: str, state: Mapping[str, Any]) -> None:
+        """Restore one run's state saved by :meth:`run_state` (same filter and policy)."""
+        self._runs[run_id] = self._restore(state)
 
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serializable snapshot of every run's state, for :meth:`load_state`."""
+        return self.state_dict_for(list(self._runs))
+
+    def state_dict_for(self, run_ids: list[str]) -> dict[str, Any]:
+        """A snapshot of the given runs' state (those that exist), for :meth:`load_state`."""
         runs = {}
-        for run_id, s in self._runs.items():
+        for run_id in run_ids:
+            s = self._runs.get(run_id)
+            if s is None:
+                continue
             runs[run_id] = {
                 "last_step": s.last_step,
                 "count": s.count,
@@ -163,8 +295,8 @@ class StreamEvaluator:
             }
         return {
             "version": _STATE_VERSION,
-            "rule": asdict(self.rule),
-            "policy": asdict(self.policy),
+            "rule": self._rule_dict,
+            "policy": self._policy_dict,
             "runs": runs,
         }
 
@@ -172,34 +304,38 @@ class StreamEvaluator:
         """Restore a :meth:`state_dict` snapshot taken with the same filter and policy."""
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"unsupported state version {state.get('version')!r}")
-        if state.get("rule") != asdict(self.rule) or state.get("policy") != asdict(self.policy):
+        if state.get("rule") != self._rule_dict or state.get("policy") != self._policy_dict:
             raise ValueError("state was saved for a different filter or policy; start afresh")
-        self._runs = {}
-        for run_id, raw in state["runs"].items():
-            s = self._new_state()
-            s.last_step, s.count, s.anchor = raw["last_step"], raw["count"], raw["anchor"]
-            s.prefix.extend(raw["prefix"])
-            s.squares.extend(raw["squares"])
-            s.recent.extend(raw["recent"])
-            if s.current is not None:
-                s.current.entries.extend(raw["current"])
-            if s.prior is not None:
-                s.prior.entries.extend(raw["prior"])
-            s.last_condition, s.last_fire_ts = raw["last_condition"], raw["last_fire_ts"]
-            self._runs[run_id] = s
+        self._runs = {run_id: self._restore(raw) for run_id, raw in state["runs"].items()}
+
+    def _restore(self, raw: Mapping[str, Any]) -> _RunState:
+        s = self._new_state()
+        s.last_step, s.count, s.anchor = raw["last_step"], raw["count"], raw["anchor"]
+        s.prefix.extend(raw["prefix"])
+        s.squares.extend(raw["squares"])
+        s.recent.extend(raw["recent"])
+        if s.current is not None:
+            s.current.entries.extend(raw["current"])
+        if s.prior is not None:
+            s.prior.entries.extend(raw["prior"])
+        s.last_condition, s.last_fire_ts = raw["last_condition"], raw["last_fire_ts"]
+        return s
 
     # -- internals -------------------------------------------------------------------
 
     def _new_state(self) -> _RunState:
         n = self._prefix_len
-        state = _RunState(prefix=deque([0.0], maxlen=n), squares=deque([0.0], maxlen=n))
+        # The last ``need`` values and ``need + 1`` running sums: everything a window needs,
+        # for this path and for the vectorized push_rows alike.
+        state = _RunState(
+            prefix=deque([0.0], maxlen=n),
+            squares=deque([0.0], maxlen=n),
+            recent=deque(maxlen=n - 1),
+        )
         if self._uses_extremes:
             is_max = self.rule.agg == "MAX"
             state.current = _Extreme(is_max)
             state.prior = _Extreme(is_max)
-            state.recent = deque(maxlen=self.rule.window)
-        elif self.rule.agg is None:
-            state.recent = deque(maxlen=2)  # the latest value and the one before it
         return state
 
     def _advance(self, s: _RunState, x: float) -> float | None:
@@ -213,6 +349,7 @@ class StreamEvaluator:
         s.count = i + 1
         pre = s.prefix
         if self._is_zscore:  # inlined: this is the hot path
+            s.recent.append(x)
             w = rule.window
             sq = s.squares
             value = math.nan
@@ -227,9 +364,8 @@ class StreamEvaluator:
             return value if self._holds(value) else None
         pre.append(pre[-1] + d)
         if self._uses_extremes:
-            self._slide_extremes(s, i, x)
-        elif rule.agg is None:
-            s.recent.append(x)
+            self._slide_extremes(s, i, x)  # reads the values before x
+        s.recent.append(x)
         if i < self._needed_index:
             return None
         w = rule.window
@@ -263,10 +399,9 @@ class StreamEvaluator:
     def _slide_extremes(self, s: _RunState, i: int, x: float) -> None:
         w, p = self.rule.window, self.rule.prior
         assert s.current is not None and s.prior is not None
-        if self.rule.kind == "change" and len(s.recent) == w:
-            s.prior.push(i - w, s.recent[0])  # the value leaving the current window
+        if self.rule.kind == "change" and len(s.recent) >= w:
+            s.prior.push(i - w, s.recent[-w])  # the value leaving the current window
             s.prior.evict_through(i - w - p)
-        s.recent.append(x)
         s.current.push(i, x)
         s.current.evict_through(i - w)
 

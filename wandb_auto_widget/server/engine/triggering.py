@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 from collections.abc import Iterable
 from typing import Any, Final
+
+import numpy as np
+import orjson
 
 from ...automations import OnRunMetric, OnRunState
 from ...automations.events import EVENT_CLASSES, EventType
 from ...preview import StreamEvaluator, matches_run_filter, state_change_fires
 from ...preview.stream import Fire
+from ...preview.values import as_number, lookup
 from ..store.artifacts import ArtifactEvent
 from ..store.ids import encode
 from ..store.runs import run_fields
@@ -24,10 +29,23 @@ POLICY: Final = "wandb"  # the preview's default: at most once per run per 24 h
 
 
 class TriggerCache:
-    """Parsed events by trigger id, re-parsed when an automation's filter changes."""
+    """Parsed events and evaluators by trigger id, rebuilt when an automation's filter
+    changes. Evaluators hold no run state between batches: it is loaded from, and saved to,
+    the database inside each ingest transaction, so a rolled-back batch leaves no trace."""
 
     def __init__(self) -> None:
         self._parsed: dict[int, tuple[str, Any]] = {}
+        self._evaluators: dict[int, tuple[str, StreamEvaluator]] = {}
+
+    def fingerprint(self, trigger: sqlite3.Row) -> str:
+        return hashlib.sha1(trigger["event_filter"].encode()).hexdigest()
+
+    def evaluator(self, trigger: sqlite3.Row, event: Any) -> StreamEvaluator:
+        cached = self._evaluators.get(trigger["id"])
+        if cached is None or cached[0] != trigger["event_filter"]:
+            cached = (trigger["event_filter"], StreamEvaluator(event, policy=POLICY))
+            self._evaluators[trigger["id"]] = cached
+        return cached[1]
 
     def event(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> Any:
         cached = self._parsed.get(trigger["id"])
@@ -64,6 +82,33 @@ def run_variables(base_url: str, project: sqlite3.Row, run: sqlite3.Row) -> dict
     }
 
 
+def _number(value: Any) -> float:
+    """A logged value as a float, NaN when it does not count (the fast path is a float)."""
+    if type(value) is float:
+        return value  # NaN and inf stay as they are; push_columns drops them
+    number = as_number(value)
+    return math.nan if number is None else number
+
+
+def _columns(rows: list[dict[str, Any]], metric: str, cache: dict[str, Any]) -> Any:
+    """(steps, timestamps, values) of ``metric`` in this batch, extracted once per metric."""
+    if "_steps" not in cache:
+        cache["_steps"] = np.asarray([row["_step"] for row in rows], dtype=np.int64)
+        cache["_ts"] = np.asarray(
+            [_number(row.get("_timestamp")) for row in rows], dtype=np.float64
+        )
+    if metric not in cache:
+        nested = "." in metric
+        cache[metric] = np.asarray(
+            [
+                _number(row.get(metric) if not nested or metric in row else lookup(row, metric))
+                for row in rows
+            ],
+            dtype=np.float64,
+        )
+    return cache["_steps"], cache["_ts"], cache[metric]
+
+
 def on_history(
     conn: sqlite3.Connection,
     cache: TriggerCache,
@@ -82,35 +127,32 @@ def on_history(
         "name": project["name"],
     }
     fields = run_fields(run)
+    columns: dict[str, Any] = {}
+    key = str(run["id"])
+    # One read and one write of evaluator state per batch, for all the automations.
+    stored = {
+        row["trigger_id"]: row
+        for row in conn.execute(
+            "SELECT trigger_id, fingerprint, state FROM evaluator_state WHERE run_id = ?",
+            (run["id"],),
+        )
+    }
+    saved: list[tuple[int, int, str, str]] = []
     for trigger in _run_scope_triggers(conn, project, RUN_METRIC_TYPES):
         event: OnRunMetric = cache.event(trigger, scope)
         if not matches_run_filter(event.filter.run, fields):
             continue
-        evaluator = StreamEvaluator(event, policy=POLICY)
-        fingerprint = hashlib.sha1(trigger["event_filter"].encode()).hexdigest()
-        stored = conn.execute(
-            "SELECT fingerprint, state FROM evaluator_state WHERE trigger_id = ? AND run_id = ?",
-            (trigger["id"], run["id"]),
-        ).fetchone()
-        key = str(run["id"])
-        if stored is not None and stored["fingerprint"] == fingerprint:
-            evaluator.load_state(
-                {**evaluator.state_dict(), "runs": {key: json.loads(stored["state"])}}
-            )
-        fires: list[Fire] = evaluator.push_rows(key, rows)
-        conn.execute(
-            "INSERT INTO evaluator_state(trigger_id, run_id, fingerprint, state) VALUES (?, ?, "
-            "?, ?) "
-            "ON CONFLICT(trigger_id, run_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
-            "state = excluded.state",
-            (
-                trigger["id"],
-                run["id"],
-                fingerprint,
-                json.dumps(evaluator.state_dict()["runs"][key]),
-            ),
-        )
+        evaluator = cache.evaluator(trigger, event)
+        fingerprint = cache.fingerprint(trigger)
+        evaluator.forget(key)
+        previous = stored.get(trigger["id"])
+        if previous is not None and previous["fingerprint"] == fingerprint:
+            evaluator.load_run_state(key, orjson.loads(previous["state"]))
         metric = event.filter.condition.name
+        fires: list[Fire] = evaluator.push_columns(key, *_columns(rows, metric, columns))
+        state = evaluator.run_state(key)
+        if state is not None:
+            saved.append((trigger["id"], run["id"], fingerprint, orjson.dumps(state).decode()))
         for fire in fires:
             variables = {
                 **run_variables(base_url, project, run),
@@ -130,6 +172,12 @@ def on_history(
             }
             enqueue(conn, trigger, variables, details)
             fired += 1
+    conn.executemany(
+        "INSERT INTO evaluator_state(trigger_id, run_id, fingerprint, state) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(trigger_id, run_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
+        "state = excluded.state",
+        saved,
+    )
     return fired
 
 

@@ -36,6 +36,7 @@ export interface Model {
   preview_view: PreviewView;
   preview_buffer: DataView | null;
   preview_policy: string;
+  executions: { time: string; status: string; event: Record<string, unknown>; attempts: number; response: number | null; error: string; test: boolean }[];
 }
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
@@ -251,6 +252,7 @@ export function renderBuilder(model: AnyModel<Model>, el: HTMLElement, experimen
     }
   });
   const enabled = input("enabled", "enabled", "checkbox");
+  const executions = h("div", { class: "wab-executions", testid: "executions" });
   const saveSection = h(
     "section",
     { class: "wab-section", testid: "section-save" },
@@ -259,6 +261,7 @@ export function renderBuilder(model: AnyModel<Model>, el: HTMLElement, experimen
     row("Description", input("description", "description"), "description"),
     row("Enabled", enabled, "enabled"),
     h("div", { class: "wab-actions" }, save, status),
+    executions,
   );
 
   const code = h("pre", { class: "wab-code", testid: "code" });
@@ -342,10 +345,22 @@ export function renderBuilder(model: AnyModel<Model>, el: HTMLElement, experimen
             ? `${problems} field${problems > 1 ? "s" : ""} to fix before saving`
             : "Ready to save";
     status.dataset["state"] = st.state ?? "idle";
+    const recent = model.get("executions") ?? [];
+    executions.hidden = !recent.length;
+    executions.replaceChildren(
+      h("div", { class: "wab-hint" }, "Recent executions"),
+      ...recent.map((e) => {
+        const what = String(e.event["run_name"] ?? e.event["artifact"] ?? "");
+        const step = e.event["step"] !== undefined ? ` step ${String(e.event["step"])}` : "";
+        const result = e.error || (e.response ? `HTTP ${e.response}` : "");
+        return h("div", { class: "wab-execution", "data-status": e.status },
+          `${e.time.slice(0, 19).replace("T", " ")}  ${e.status}${e.test ? " (test)" : ""}  ${what}${step}  ${result}`);
+      }),
+    );
     header.querySelector(".wab-connection")!.textContent = model.get("connection") + (opts.error ? ` (${opts.error})` : "");
   }
 
-  const events = ["spec", "errors", "options", "status", "code", "connection", "editing_id"].map((n) => `change:${n}`);
+  const events = ["spec", "errors", "options", "status", "code", "connection", "editing_id", "executions"].map((n) => `change:${n}`);
   for (const event of events) model.on(event, refresh);
   refresh();
   return () => {

@@ -187,8 +187,12 @@ def test_assigning_an_automation_fills_the_form(
     )
     assert widget.automation.to_graphql_input() == new.to_graphql_input()
     saved = server.api.create_automation(new)
+    run = server.api.init_run("local/widget-proj", run_id="w-exec")
+    run.log([{"acc": 0.1}] * 3)  # max(acc over 3) <= 0.2 fires once
     editor = AutomationBuilder(api=server.api, automation=saved)
     assert editor.editing_id == saved.id and editor.spec["name"] == "assigned"
+    assert [e["event"]["step"] for e in editor.executions] == [2]
+    assert editor.executions[0]["status"] in ("PENDING", "FINISHED", "FAILED")
 
 
 def test_no_secret_reaches_widget_state(server: LocalServer, workspace: dict[str, Any]) -> None:

@@ -55,6 +55,8 @@ class AutomationBuilder(anywidget.AnyWidget):
     ``preview_buffer``."""
     preview_buffer = traitlets.Bytes(b"").tag(sync=True)
     """Downsampled series and fire markers as one binary buffer (arrives as a DataView)."""
+    executions: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """Recent executions of the automation being edited, newest first."""
     preview_policy = traitlets.Unicode("wandb").tag(sync=True)
     """The fire policy the preview applies: wandb, every or edge."""
 
@@ -74,6 +76,7 @@ class AutomationBuilder(anywidget.AnyWidget):
         self._preview_cancel: threading.Event | None = None
         self.status = {"state": "idle", "message": "", "id": "", "name": ""}
         self.observe(self._on_spec, names=["spec"])
+        self.observe(lambda _: self.refresh_executions(), names=["editing_id"])
         self._load_options(project)
         if automation is not None:
             self.automation = automation
@@ -234,6 +237,30 @@ class AutomationBuilder(anywidget.AnyWidget):
         if self._preview_cancel is not None:
             self._preview_cancel.set()
         return {"cancelled": True}, []
+
+    def refresh_executions(self, limit: int = 10) -> None:
+        """Load the recent executions of the automation being edited (if any)."""
+        if not self.editing_id:
+            self.executions = []
+            return
+        try:
+            found = self._api.automation_history(entity=self._entity_name(), limit=200)
+        except ApiError as exc:
+            log.warning("could not load executions: %s", exc)
+            return
+        mine = [e for e in found if e.automation_id == self.editing_id][:limit]
+        self.executions = [
+            {
+                "time": e.created_at,
+                "status": e.status,
+                "event": e.event,
+                "attempts": e.attempts,
+                "response": e.response_status,
+                "error": e.error or "",
+                "test": e.is_test,
+            }
+            for e in mine
+        ]
 
     # ------------------------------------------------------------------ internals
 

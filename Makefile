@@ -49,6 +49,7 @@ bench: install
 	$(PY) benchmarks/preview_eval.py
 	$(PY) benchmarks/server_io.py
 	$(PY) benchmarks/preview_e2e.py
+	$(PY) benchmarks/engine.py
 
 clean:
 	rm -rf $(VENV) js/node_modules wandb_auto_widget/static .mypy_cache .pytest_cache .ruff_cache

@@ -484,6 +484,12 @@ class Api:
         entity, project, name = split_path(path, 3)
         self._gql(queries.UPSERT_BUCKET, name=name, project=project, entity=entity, state=state)
 
+    def stop_run(self, path: str) -> None:
+        """Ask a running run to stop: its next file_stream answer says ``{"stopped": true}``,
+        which the wandb SDK obeys (the embedded server; W&B's app has a Stop button)."""
+        entity, project, name = split_path(path, 3)
+        self._gql(queries.STOP_RUN, entity=entity, project=project, run=name)
+
     def file_stream(
         self, entity: str, project: str, run: str, body: dict[str, Any]
     ) -> dict[str, Any]:

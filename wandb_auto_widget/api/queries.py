@@ -275,3 +275,9 @@ mutation TestAutomation($id: ID!, $sample: JSONString) {
 """
     + EXECUTION_FIELDS
 )
+
+STOP_RUN = """
+mutation StopRun($entity: String, $project: String!, $run: String!) {
+  stopRun(input: {entityName: $entity, projectName: $project, runName: $run}) { success }
+}
+"""

@@ -8,6 +8,7 @@ import functools
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,7 +25,9 @@ from .engine import Engine
 from .errors import Invalid, ServerError
 from .gql import Context, build_schema
 from .ingest import file_stream
+from .store import entities
 from .store.db import Database
+from .uploads import MAX_UPLOAD_BYTES, Uploads
 
 log = logging.getLogger("wandb_auto_widget.server")
 
@@ -100,8 +103,11 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
     The engine's delivery worker runs for the app's lifetime (the ASGI lifespan).
     """
     schema = build_schema()
+    with db.write() as conn:
+        entities.ensure_entity(conn, viewer)  # the local user's own entity always exists
     engine = engine or Engine(db)
-    context = Context(db=db, viewer=viewer, engine=engine)
+    uploads = Uploads(Path(db.path).parent / "files")
+    context = Context(db=db, viewer=viewer, engine=engine, uploads=uploads)
 
     @functools.lru_cache(maxsize=256)
     def prepare(query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -196,6 +202,22 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
             return _error(exc.message, 400 if isinstance(exc, Invalid) else exc.status, exc.code)
         return Response(content, media_type="application/octet-stream")
 
+    async def upload(request: Request) -> Response:
+        # No Authorization header here (wandb sends none): the URL's signature is the credential.
+        try:
+            target = uploads.target(request.path_params["token"])
+        except ServerError as exc:
+            return _error(exc.message, 403, "FORBIDDEN")
+        body = await _body(request, MAX_UPLOAD_BYTES)
+        if isinstance(body, Response):
+            return body
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await run_in_threadpool(target.write_bytes, body)
+        return Response(status_code=200)
+
+    def set_base_url(url: str) -> None:
+        engine.base_url = uploads.base_url = url
+
     async def health(_: Request) -> Response:
         return _json({"ok": True})
 
@@ -207,12 +229,15 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
         finally:
             await run_in_threadpool(engine.worker.stop)
 
-    return Starlette(
+    app = Starlette(
         lifespan=lifespan,
         routes=[
             Route("/graphql", graphql, methods=["POST"]),
             Route("/files/{entity}/{project}/{run}/file_stream", stream, methods=["POST"]),
             Route("/history/columns", bulk_history, methods=["POST"]),
+            Route("/files/upload/{token}", upload, methods=["PUT"]),
             Route("/healthz", health, methods=["GET"]),
         ],
     )
+    app.state.set_base_url = set_base_url
+    return app

@@ -6,6 +6,7 @@ package's Api or from the wandb SDK.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ from .errors import Invalid, NotFound
 from .store import entities, history, runs
 from .store.db import Database, now
 
-HISTORY, SUMMARY = "wandb-history.jsonl", "wandb-summary.json"
+HISTORY, SUMMARY, OUTPUT = "wandb-history.jsonl", "wandb-summary.json", "output.log"
 
 
 def file_stream(
@@ -54,6 +55,14 @@ def file_stream(
                     "UPDATE runs SET summary = ? WHERE id = ?",
                     (orjson.dumps(parsed).decode(), run["id"]),
                 )
+        output = files.get(OUTPUT)
+        if output is not None:
+            _, lines = _chunk(output, OUTPUT)
+            # Console output is kept beside the database, one file per run.
+            path = Path(db.path).parent / "files" / str(run["id"]) / OUTPUT
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as log_file:
+                log_file.writelines(f"{line}\n" for line in lines)
         state_update = ""
         params: list[Any] = [now()]
         if body.get("complete"):

@@ -91,7 +91,7 @@ class LocalServer:
                 raise RuntimeError("the local server failed to start; see the log above")
             time.sleep(0.01)
         self.base_url = f"http://{self._host}:{port}"
-        engine.base_url = self.base_url
+        app.state.set_base_url(self.base_url)
         return self
 
     def stop(self) -> None:

@@ -77,5 +77,21 @@ class Engine:
         self.worker.deliver_now(execution_id)
         return execution_id
 
+    def on_alert(
+        self,
+        conn: sqlite3.Connection,
+        project: sqlite3.Row,
+        run: sqlite3.Row,
+        title: str,
+        text: str,
+        severity: str,
+        wait: Any,
+    ) -> int:
+        """``wandb.alert()``: a Slack message through the entity's first Slack integration,
+        at most once per ``wait`` per run and title; recorded in the execution history."""
+        return self._fired(
+            triggering.on_alert(conn, self.base_url, project, run, title, text, severity, wait)
+        )
+
     def on_artifact_events(self, conn: sqlite3.Connection, events: list[ArtifactEvent]) -> int:
         return self._fired(triggering.on_artifact_events(conn, self._cache, self.base_url, events))

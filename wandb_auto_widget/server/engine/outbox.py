@@ -22,7 +22,7 @@ _CONFIG_KEYS = {
 
 def enqueue(
     conn: sqlite3.Connection,
-    trigger: sqlite3.Row,
+    trigger: sqlite3.Row | dict[str, Any],
     variables: dict[str, Any],
     event: dict[str, Any],
     *,
@@ -54,7 +54,9 @@ def enqueue(
         target = integration["channel_name"] if integration else None
     else:
         status = "FINISHED"  # a no-op is recorded, and that is all it does
-    if action_type != "NO_OP" and (integration is None or integration["disabled"]):
+    if action_type != "NO_OP" and integration is None:
+        status, error = "FAILED", "no integration to send to; add a Slack integration to the entity"
+    elif action_type != "NO_OP" and integration is not None and integration["disabled"]:
         status, error = "FAILED", "the integration is disabled (its endpoint answered 410 Gone)"
     cur = conn.execute(
         "INSERT INTO executions(trigger_id, trigger_name, entity_id, event_type, event, "

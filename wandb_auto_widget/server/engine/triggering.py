@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import sqlite3
+import time
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -306,3 +307,72 @@ def on_artifact_events(
                     )
                     fired += 1
     return fired
+
+
+DEFAULT_ALERT_WAIT_S = 60.0  # wandb.alert's default wait_duration
+
+
+def alert_wait_seconds(wait: Any) -> float:
+    """wandb-core sends ``waitDuration`` as a Duration; accept seconds or a "90s"/"1m" string."""
+    if wait is None:
+        return DEFAULT_ALERT_WAIT_S
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+        return float(wait)
+    text = str(wait).strip()
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit):
+            try:
+                return float(text[: -len(unit)]) * units[unit]
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        return DEFAULT_ALERT_WAIT_S
+
+
+def on_alert(
+    conn: sqlite3.Connection,
+    base_url: str,
+    project: sqlite3.Row,
+    run: sqlite3.Row,
+    title: str,
+    text: str,
+    severity: str,
+    wait: Any,
+) -> int:
+    name = f"alert: {title}"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - alert_wait_seconds(wait)))
+    recent = conn.execute(
+        "SELECT 1 FROM executions WHERE trigger_id IS NULL AND event_type = 'RUN_ALERT' "
+        "AND trigger_name = ? AND entity_id = ? AND json_extract(event, '$.run') = ? "
+        "AND created_at >= ? LIMIT 1",
+        (name, project["entity_id"], run["name"], since),
+    ).fetchone()
+    if recent is not None:
+        return 0  # throttled: the same title for this run within wait_duration
+    slack = conn.execute(
+        "SELECT id FROM integrations WHERE entity_id = ? AND kind = 'slack' ORDER BY id LIMIT 1",
+        (project["entity_id"],),
+    ).fetchone()
+    # enqueue() takes a trigger; an alert is an ad-hoc one: notify this entity's Slack.
+    alert = {
+        "id": None,
+        "name": name,
+        "entity_id": project["entity_id"],
+        "event_type": "RUN_ALERT",
+        "action_type": "NOTIFICATION",
+        "action_config": json.dumps(
+            {"notificationActionInput": {"title": title, "message": text, "severity": severity}}
+        ),
+        "integration_id": None if slack is None else slack["id"],
+    }
+    variables = {**run_variables(base_url, project, run), "event_type": "RUN_ALERT"}
+    enqueue(
+        conn,
+        alert,
+        variables,
+        {"run": run["name"], "run_name": variables["run_name"], "title": title, "text": text},
+    )
+    return 1

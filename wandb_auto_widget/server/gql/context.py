@@ -7,6 +7,7 @@ from typing import Any
 
 from ..engine import Engine
 from ..store.db import Database
+from ..uploads import Uploads
 
 FEATURES = (
     "QUERY_AUTOMATIONS_ON_ENTITY",
@@ -23,8 +24,9 @@ FEATURES = (
 class Context:
     db: Database
     viewer: str
-    engine: Engine
     """The entity of the single local user; the default entity for new runs."""
+    engine: Engine
+    uploads: Uploads
 
 
 def ctx(info: Any) -> Context:

@@ -21,7 +21,7 @@ from graphql import GraphQLSchema
 from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
 from ..store import artifacts, entities, history, integrations, runs, triggers
-from ..store.ids import decode
+from ..store.ids import decode, encode
 from . import objects
 from .context import FEATURES, ctx, page
 
@@ -75,6 +75,15 @@ def _server_info(*_: Any) -> dict[str, Any]:
 
 @query.field("project")
 def _project(_: Any, info: Any, name: str, entityName: str | None = None) -> dict[str, Any] | None:
+    c = ctx(info)
+    row = entities.find_project(c.db.read(), entityName or c.viewer, name)
+    return None if row is None else objects.project(row, c.viewer)
+
+
+@query.field("model")
+def _model(
+    _: Any, info: Any, name: str | None = None, entityName: str | None = None
+) -> dict[str, Any] | None:
     c = ctx(info)
     row = entities.find_project(c.db.read(), entityName or c.viewer, name)
     return None if row is None else objects.project(row, c.viewer)
@@ -207,6 +216,14 @@ def _run(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
     return None if row is None else objects.run(row)
 
 
+@project_type.field("bucket")
+def _bucket(
+    obj: dict[str, Any], info: Any, name: str, missingOk: bool = False
+) -> dict[str, Any] | None:
+    row = runs.get_run(ctx(info).db.read(), obj["_row"]["id"], name)
+    return None if row is None else objects.run(row)
+
+
 @project_type.field("triggers")
 def _project_triggers(obj: dict[str, Any], info: Any) -> list[dict[str, Any]]:
     conn = ctx(info).db.read()
@@ -253,6 +270,25 @@ def _history(
     maxStep: int | None = None,
 ) -> list[str]:
     return history.full_rows(ctx(info).db.read(), obj["_row"]["id"], minStep, maxStep, samples)
+
+
+@run_type.field("historyTail")
+def _history_tail(obj: dict[str, Any], info: Any) -> str:
+    # A JSON list of the last history rows (each a JSON string): wandb-core resumes after them.
+    last = history.full_rows(ctx(info).db.read(), obj["_row"]["id"], None, None, None)[-1:]
+    return orjson.dumps(last).decode()
+
+
+@run_type.field("eventsTail")
+def _events_tail(*_: Any) -> str:
+    return "[]"
+
+
+@run_type.field("wandbConfig")
+def _wandb_config(obj: dict[str, Any], info: Any, keys: list[str] | None = None) -> str:
+    wandb_part = orjson.loads(obj["config"]).get("_wandb", {})
+    value = wandb_part.get("value", wandb_part) if isinstance(wandb_part, dict) else {}
+    return orjson.dumps({k: v for k, v in value.items() if keys is None or k in keys}).decode()
 
 
 @run_type.field("parquetHistory")
@@ -388,6 +424,63 @@ def _test_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     conn = c.db.read()
     row = conn.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
     return {"execution": engine_history.execution_json(conn, row)}
+
+
+@mutation.field("createRunFiles")
+def _create_run_files(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    project = entities.find_project(conn, input["entityName"] or c.viewer, input["projectName"])
+    run = None if project is None else runs.get_run(conn, project["id"], input["runName"])
+    if run is None:
+        raise NotFound(
+            f"run {input['entityName']}/{input['projectName']}/{input['runName']} not found"
+        )
+    return {
+        "runID": encode("Run", run["id"]),
+        "uploadHeaders": [],
+        "files": [
+            {"name": name, "uploadUrl": c.uploads.url(run["id"], name)} for name in input["files"]
+        ],
+    }
+
+
+@mutation.field("notifyScriptableRunAlert")
+def _notify_alert(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        project = entities.find_project(conn, input["entityName"] or c.viewer, input["projectName"])
+        run = None if project is None else runs.get_run(conn, project["id"], input["runName"])
+        if run is None or project is None:
+            raise NotFound(
+                f"run {input['entityName']}/{input['projectName']}/{input['runName']} not found"
+            )
+        c.engine.on_alert(
+            conn,
+            project,
+            run,
+            input["title"],
+            input["text"],
+            input.get("severity") or "INFO",
+            input.get("waitDuration"),
+        )
+    return {"success": True}
+
+
+@mutation.field("stopRun")
+def _stop_run(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        project = entities.get_project(
+            conn, input.get("entityName") or c.viewer, input["projectName"]
+        )
+        changed = conn.execute(
+            "UPDATE runs SET stop_requested = 1 WHERE project_id = ? AND name = ?",
+            (project["id"], input["runName"]),
+        ).rowcount
+    if not changed:
+        raise NotFound(f"runName: run {input['runName']!r} not found")
+    return {"success": True}
 
 
 @mutation.field("createArtifact")

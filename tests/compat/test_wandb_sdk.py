@@ -1,0 +1,173 @@
+"""Unchanged wandb 0.31 scripts log into a LocalServer; both clients read the data back,
+and automations fire on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import wandb
+
+from wandb_auto_widget import LocalServer
+from wandb_auto_widget.automations import OnRunMetric, OnRunState, RunEvent, SendWebhook
+from wandb_auto_widget.preview import evaluate
+
+from ..server.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = """
+import os, wandb
+settings = wandb.Settings(x_disable_stats=True, x_disable_meta=True, x_disable_machine_info=True,
+                          x_stats_coreweave_metadata_base_url=os.environ["WANDB_BASE_URL"])
+"""
+
+
+def run_script(
+    server: LocalServer, home: Path, body: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    script = home / "script.py"
+    script.write_text(HEADER + textwrap.dedent(body))
+    env = {
+        **os.environ,
+        "WANDB_BASE_URL": server.base_url,
+        "WANDB_API_KEY": server.api_key,
+        "WANDB_MODE": "online",
+        "WANDB_SILENT": "true",
+        "WANDB_ERROR_REPORTING": "false",
+        "WANDB_DISABLE_GIT": "true",
+        "WANDB_DISABLE_CODE": "true",
+        "HOME": str(home),
+        "WANDB_DIR": str(home),
+        "WANDB_CONFIG_DIR": str(home / "config"),
+        "WANDB_CACHE_DIR": str(home / "cache"),
+        "WANDB_DATA_DIR": str(home / "data"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture
+def sdk_server(tmp_path: Path) -> LocalServer:
+    with LocalServer(db=tmp_path / "sdk.db") as server:
+        yield server  # type: ignore[misc]
+
+
+def test_init_log_finish_and_automations(sdk_server: LocalServer, tmp_path: Path) -> None:
+    api = sdk_server.api
+    with Receiver() as receiver:
+        project = api.create_project("sdk")
+        hook = api.create_webhook_integration("hook", receiver.url)
+        api.create_automation(
+            OnRunMetric(scope=project, filter=RunEvent.metric("loss").mean(5) < 0.01)
+            >> SendWebhook.from_integration(
+                hook, payload={"run": "${run_name}", "step": "${step}"}
+            ),
+            name="converged",
+        )
+        api.create_automation(
+            OnRunState(scope=project, filter=RunEvent.state.eq("failed"))
+            >> SendWebhook.from_integration(hook, payload={"failed": "${run_name}"}),
+            name="failed",
+        )
+        run_script(
+            sdk_server,
+            tmp_path,
+            """
+            run = wandb.init(entity="local", project="sdk", name="ok", id="ok-run",
+                             config={"lr": 0.1},
+                             tags=["a"], settings=settings)
+            for i in range(1000):
+                run.log({"loss": 1 / (i + 1), "acc": i / 1000})
+            print("hello from the run")
+            run.finish(exit_code=0)
+            bad = wandb.init(entity="local", project="sdk", name="bad", id="bad-run",
+                             settings=settings)
+            bad.log({"loss": 1.0})
+            bad.finish(exit_code=1)
+        """,
+        )
+        deliveries = receiver.wait_for(2)
+    assert sorted(d.json.get("run", d.json.get("failed")) for d in deliveries) == ["bad", "ok"]
+    converged = next(d.json for d in deliveries if "step" in d.json)
+    rows = [{"_step": i, "_timestamp": 0.0, "loss": 1 / (i + 1)} for i in range(1000)]
+    first = evaluate(RunEvent.metric("loss").mean(5) < 0.01, {"r": rows}, policy="every")
+    assert converged["step"] == str(first["r"].condition_steps[0])  # what the preview shows
+    ours = api.run("local/sdk/ok-run")
+    assert (
+        ours.state == "finished"
+        and ours.summary is not None
+        and ours.summary["loss"] == pytest.approx(0.001)
+    )
+    assert api.history(ours, ["loss"])["_step"].tolist() == list(range(1000))
+    assert api.run("local/sdk/bad-run").state == "failed"
+    output = sdk_server.db_path.parent / "files"
+    assert any(p.name == "requirements.txt" for p in output.rglob("*"))
+    theirs = wandb.Api(overrides={"base_url": sdk_server.base_url}, api_key=sdk_server.api_key)
+    run = theirs.run("local/sdk/ok-run")
+    assert run.state == "finished" and run.summary["acc"] == pytest.approx(0.999)
+    assert len(list(run.scan_history(keys=["loss"]))) == 1000
+
+
+def test_resume_continues_history(sdk_server: LocalServer, tmp_path: Path) -> None:
+    body = """
+        run = wandb.init(entity="local", project="sdk", id="resumed", resume="allow",
+                         settings=settings)
+        for i in range(10):
+            run.log({"x": float(i)})
+        run.finish()
+    """
+    run_script(sdk_server, tmp_path, body)
+    run_script(sdk_server, tmp_path, body)
+    columns = sdk_server.api.history("local/sdk/resumed", ["x"])
+    assert columns["_step"].tolist() == list(range(20))
+
+
+def test_alert_reaches_slack_and_is_throttled(sdk_server: LocalServer, tmp_path: Path) -> None:
+    api = sdk_server.api
+    with Receiver() as receiver:
+        api.create_slack_integration("#alerts", receiver.url)
+        run_script(
+            sdk_server,
+            tmp_path,
+            """
+            run = wandb.init(entity="local", project="sdk", id="alerting", settings=settings)
+            run.alert(title="loss is nan", text="check the learning rate", level="ERROR")
+            run.alert(title="loss is nan", text="again", level="ERROR")  # within wait_duration
+            run.alert(title="done", text="finished", wait_duration=1)
+            run.finish()
+        """,
+        )
+        messages = receiver.wait_for(2)
+    titles = sorted(m.json["blocks"][0]["text"]["text"] for m in messages)
+    assert titles == ["done", "loss is nan"]
+    history = api.automation_history(limit=10)
+    assert {e.automation_name for e in history} == {"alert: loss is nan", "alert: done"}
+
+
+def test_example_training_script(sdk_server: LocalServer, tmp_path: Path) -> None:
+    script = (ROOT / "examples" / "train.py").read_text()
+    (tmp_path / "train.py").write_text(script)
+    run_script(
+        sdk_server,
+        tmp_path,
+        "exec(open(__file__.replace('script.py', 'train.py')).read())",
+        "--project",
+        "demo",
+        "--steps",
+        "60",
+        "--name",
+        "example",
+        "--diverge-at",
+        "40",
+    )
+    runs = sdk_server.api.runs("local/demo")
+    assert [r.display_name for r in runs] == ["example"] and runs[0].state == "finished"
+    val = sdk_server.api.history(runs[0], ["val/loss"])["val/loss"]
+    assert len(val) == 60 and val[-1] > val[39]  # it diverges after step 40

@@ -169,3 +169,41 @@ def test_secrets_never_come_back(server: LocalServer, api: Api) -> None:
     ).text
     assert "TOPSECRET" not in body and "TOKEN123" not in body and "slack-secret-url" not in body
     assert "secret-hook" in body
+
+
+def test_stop_run_reaches_the_logger(api: Api, project_name: str) -> None:
+    api.create_project(project_name)
+    run = api.init_run(f"local/{project_name}", run_id="stoppable")
+    assert run.log({"x": 1.0}) is False
+    api.stop_run(run.path)
+    assert run.log({"x": 2.0}) is True  # the file_stream answer said {"stopped": true}
+
+
+def test_oversized_file_stream_gets_413(server: LocalServer, api: Api, project_name: str) -> None:
+    api.create_project(project_name)
+    api.init_run(f"local/{project_name}", run_id="big")
+    line = '{"_step": 0, "pad": "' + "x" * 1_000_000 + '"}'
+    response = httpx.post(
+        f"{server.base_url}/files/local/{project_name}/big/file_stream",
+        json={"files": {"wandb-history.jsonl": {"offset": 0, "content": [line] * 70}}},
+        auth=("api", server.api_key),
+        timeout=60,
+    )
+    assert response.status_code == 413
+    assert api.run(f"local/{project_name}/big").last_step is None
+
+
+def test_upload_urls_are_signed(server: LocalServer, api: Api, project_name: str) -> None:
+    api.create_project(project_name)
+    api.init_run(f"local/{project_name}", run_id="files")
+    created = post(
+        server,
+        {
+            "query": 'mutation { createRunFiles(input: {entityName: "local", '
+            f'projectName: "{project_name}", runName: "files", '
+            'files: ["notes.txt"]}) { files { name uploadUrl } } }'
+        },
+    ).json()
+    url = created["data"]["createRunFiles"]["files"][0]["uploadUrl"]
+    assert httpx.put(url, content=b"hello").status_code == 200  # no Authorization needed
+    assert httpx.put(url[:-3] + "xyz", content=b"forged").status_code == 403

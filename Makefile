@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUNDLE := wandb_auto_widget/static/widget.js
 
-.PHONY: install js browser lint typecheck test test-py test-js bench clean
+.PHONY: install js browser lint typecheck test test-py test-js bench demo clean
 
 js/node_modules/.package-lock.json: js/package.json js/package-lock.json
 	cd js && npm ci --no-audit --no-fund
@@ -45,6 +45,10 @@ test-py: install browser
 
 test: lint typecheck test-js test-py
 
+# A seeded local W&B server, a webhook receiver, and JupyterLab on notebooks/quickstart.ipynb.
+demo: install
+	$(PY) -m wandb_auto_widget.cli demo --root .
+
 bench: install
 	$(PY) benchmarks/preview_eval.py
 	$(PY) benchmarks/server_io.py
@@ -52,4 +56,4 @@ bench: install
 	$(PY) benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) js/node_modules wandb_auto_widget/static .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) js/node_modules wandb_auto_widget/static .demo .mypy_cache .pytest_cache .ruff_cache

@@ -64,6 +64,12 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo.runner import run
+
+    return run(Path(args.root).resolve(), lab=not args.no_lab)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wandb-auto-widget")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--status", choices=["PENDING", "FINISHED", "FAILED"])
     history.add_argument("--limit", type=int, default=50)
     history.set_defaults(run=_history)
+    demo = commands.add_parser(
+        "demo", help="seeded local server + receiver + JupyterLab quickstart"
+    )
+    demo.add_argument("--root", default=".", help="the repository (holds notebooks/ and examples/)")
+    demo.add_argument("--no-lab", action="store_true", help="serve the data only, no JupyterLab")
+    demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -1,0 +1,6 @@
+"""The demo: seeded data (data.py), a receiver (receiver.py), `make demo` (runner.py)."""
+
+from .data import ENTITY, PROJECT, seed
+from .receiver import DemoReceiver
+
+__all__ = ["ENTITY", "PROJECT", "DemoReceiver", "seed"]

@@ -77,46 +77,48 @@ def evaluate_with_history(
     n = x.size
     new = n - tail
     series = np.full(new, np.nan)
-    k = np.arange(tail, n)  # positions being evaluated
-    g = seen + k  # their index among all the run's values
-    start = rule.history_needed - 1
-    ok = g >= start
-    if not ok.any():
+    # Positions tail..n-1 are evaluated; those whose run index reaches the rule's history
+    # are a suffix starting at ``lo``, so every window below is a slice, not a gather.
+    lo = max(tail, rule.history_needed - 1 - seen)
+    if lo >= n:
         return series, np.zeros(new, dtype=bool)
-    k, at = k[ok], np.flatnonzero(ok)
+    out = slice(lo - tail, new)
     w = rule.window
 
-    def agg(size: int, end: npt.NDArray[np.intp], agg_op: str | None) -> F64:
-        """Aggregate of the ``size`` values ending at each position in ``end``."""
+    def agg(size: int, back: int, agg_op: str | None) -> F64:
+        """Aggregate of the ``size`` values ending ``back`` positions before each of lo..n-1."""
+        end_lo, end_hi = lo - back, n - back  # window ends, as a slice
         if agg_op is None:
-            return x[end]
+            return x[end_lo:end_hi]
         if agg_op == "AVERAGE":
-            mean: F64 = np.subtract(prefix[end + 1], prefix[end + 1 - size])
+            mean: F64 = np.subtract(
+                prefix[end_lo + 1 : end_hi + 1], prefix[end_lo + 1 - size : end_hi + 1 - size]
+            )
             mean /= size
             mean += anchor
             return mean
-        view = sliding_window_view(x, size)[end - size + 1]
+        view = sliding_window_view(x, size)[end_lo - size + 1 : end_hi - size + 1]
         extreme: F64 = view.max(axis=1) if agg_op == "MAX" else view.min(axis=1)
         return extreme
 
     if rule.kind == "threshold":
-        series[at] = agg(w, k, rule.agg)
+        series[out] = agg(w, 0, rule.agg)
         return series, _compare(series, rule.cmp, rule.threshold)
     if rule.kind == "change":
-        current = agg(w, k, rule.agg)
-        prior = agg(rule.prior, k - w, rule.agg)
+        current = agg(w, 0, rule.agg)
+        prior = agg(rule.prior, w, rule.agg)
         delta = current - prior
         if rule.relative:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 delta = np.where(prior == 0.0, np.nan, delta / np.abs(prior))
-        series[at] = delta
+        series[out] = delta
         return series, _directed(series, rule.cmp, rule.threshold)
     # z-score of x[k] against the w values logged just before it.
-    mean = (prefix[k] - prefix[k - w]) / w
-    var = (squares[k] - squares[k - w]) / w - mean * mean
+    mean = (prefix[lo:n] - prefix[lo - w : n - w]) / w
+    var = (squares[lo:n] - squares[lo - w : n - w]) / w - mean * mean
     std = np.sqrt(np.maximum(var, 0.0))
     flat = std <= Z_TOLERANCE * np.abs(anchor + mean)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = np.where(flat, np.nan, ((x[k] - anchor) - mean) / std)
-    series[at] = z
+        z = np.where(flat, np.nan, ((x[lo:n] - anchor) - mean) / std)
+    series[out] = z
     return series, _directed(series, rule.cmp, rule.threshold)

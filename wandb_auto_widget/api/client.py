@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -63,6 +64,27 @@ class Api:
     def _gql(self, query: str, **variables: Any) -> dict[str, Any]:
         return self._transport.graphql(query, variables)
 
+    def _nodes(
+        self, query: str, path: tuple[str, str], missing: str, **variables: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every node of a paginated connection at ``data[path[0]][path[1]]``, page by page.
+
+        Raises NotFoundError(``missing``) when ``data[path[0]]`` is null (no such entity/project).
+        """
+        owner, field = path
+        cursor = None
+        while True:
+            found = self._gql(query, cursor=cursor, **variables).get(owner)
+            if found is None:
+                raise NotFoundError(missing)
+            connection = found[field]
+            edges = connection["edges"]
+            for edge in edges:
+                yield edge["node"]
+            if not connection["pageInfo"]["hasNextPage"] or not edges:
+                return
+            cursor = connection["pageInfo"].get("endCursor") or edges[-1].get("cursor")
+
     # ------------------------------------------------------------------ identity
 
     @property
@@ -104,20 +126,15 @@ class Api:
     def projects(self, entity: str | None = None) -> list[Project]:
         """The entity's projects (registries included; see :meth:`registries`)."""
         entity = entity or self.default_entity
-        out: list[Project] = []
-        cursor = None
-        while True:
-            found = self._gql(queries.ENTITY_PROJECTS, entity=entity, cursor=cursor).get("entity")
-            if found is None:
-                raise NotFoundError(f"entity {entity!r} not found")
-            connection = found["projects"]
-            out += [
-                Project(id=e["node"]["id"], name=e["node"]["name"], entity=e["node"]["entityName"])
-                for e in connection["edges"]
-            ]
-            if not connection["pageInfo"]["hasNextPage"]:
-                return out
-            cursor = connection["pageInfo"]["endCursor"]
+        return [
+            Project(id=node["id"], name=node["name"], entity=node["entityName"])
+            for node in self._nodes(
+                queries.ENTITY_PROJECTS,
+                ("entity", "projects"),
+                f"entity {entity!r} not found",
+                entity=entity,
+            )
+        ]
 
     def metric_keys(self, path: str, *, max_runs: int = 20) -> list[str]:
         """Numeric history keys logged in ``entity/project``, from its most recent runs."""
@@ -140,25 +157,19 @@ class Api:
     ) -> list[Run]:
         """Runs of ``entity/project`` matching Mongo-style ``filters``, newest first by default."""
         entity, project = split_path(path, 2)
-        out: list[Run] = []
-        cursor = None
-        while True:
-            data = self._gql(
+        return [
+            Run.from_graphql(entity, project, node)
+            for node in self._nodes(
                 queries.RUNS,
+                ("project", "runs"),
+                f"project {entity}/{project} not found",
                 entity=entity,
                 project=project,
-                cursor=cursor,
                 perPage=per_page,
                 order=order,
                 filters=json.dumps(filters or {}),
-            ).get("project")
-            if data is None:
-                raise NotFoundError(f"project {entity}/{project} not found")
-            connection = data["runs"]
-            out += [Run.from_graphql(entity, project, e["node"]) for e in connection["edges"]]
-            if not connection["pageInfo"]["hasNextPage"] or not connection["edges"]:
-                return out
-            cursor = connection["edges"][-1]["cursor"]
+            )
+        ]
 
     def run(self, path: str) -> Run:
         """A run by ``entity/project/run-id``, with config, summary and history keys."""
@@ -313,21 +324,17 @@ class Api:
     ) -> list[SlackIntegration | WebhookIntegration]:
         """The entity's Slack and webhook integrations."""
         entity = entity or self.default_entity
-        out: list[SlackIntegration | WebhookIntegration] = []
-        cursor = None
-        while True:
-            found = self._gql(queries.INTEGRATIONS, entity=entity, cursor=cursor, perPage=50).get(
-                "entity"
+        return [
+            IntegrationAdapter.validate_python(node)
+            for node in self._nodes(
+                queries.INTEGRATIONS,
+                ("entity", "integrations"),
+                f"entity {entity!r} not found",
+                entity=entity,
+                perPage=50,
             )
-            if found is None:
-                raise NotFoundError(f"entity {entity!r} not found")
-            connection = found["integrations"]
-            for edge in connection["edges"]:
-                if edge["node"]["__typename"] in ("SlackIntegration", "GenericWebhookIntegration"):
-                    out.append(IntegrationAdapter.validate_python(edge["node"]))
-            if not connection["pageInfo"]["hasNextPage"]:
-                return out
-            cursor = connection["pageInfo"]["endCursor"]
+            if node["__typename"] in ("SlackIntegration", "GenericWebhookIntegration")
+        ]
 
     def slack_integrations(self, entity: str | None = None) -> list[SlackIntegration]:
         return [i for i in self.integrations(entity) if isinstance(i, SlackIntegration)]
@@ -343,19 +350,17 @@ class Api:
         """The entity's automations, optionally only the one called ``name``."""
         entity = entity or self.default_entity
         filters = json.dumps({"name": name}) if name else None
-        out: list[Automation] = []
-        cursor = None
-        while True:
-            scope = self._gql(
-                queries.AUTOMATIONS, entity=entity, cursor=cursor, perPage=50, filters=filters
-            ).get("scope")
-            if scope is None:
-                raise NotFoundError(f"entity {entity!r} not found")
-            connection = scope["triggers"]
-            out += [Automation.from_graphql(e["node"]) for e in connection["edges"]]
-            if not connection["pageInfo"]["hasNextPage"]:
-                return out
-            cursor = connection["pageInfo"]["endCursor"]
+        return [
+            Automation.from_graphql(node)
+            for node in self._nodes(
+                queries.AUTOMATIONS,
+                ("scope", "triggers"),
+                f"entity {entity!r} not found",
+                entity=entity,
+                perPage=50,
+                filters=filters,
+            )
+        ]
 
     def automation(self, name: str, *, entity: str | None = None) -> Automation:
         """The automation called ``name``; NotFoundError if there is none."""
@@ -400,25 +405,16 @@ class Api:
         elif automation_or_entity is not None:
             entity = automation_or_entity
         entity = entity or self.default_entity
-        out: list[Execution] = []
-        cursor = None
-        while len(out) < limit:
-            found = self._gql(
-                queries.AUTOMATION_EXECUTIONS,
-                entity=entity,
-                automation=automation_id,
-                status=status,
-                first=min(100, limit - len(out)),
-                cursor=cursor,
-            ).get("entity")
-            if found is None:
-                raise NotFoundError(f"entity {entity!r} not found")
-            connection = found["automationExecutions"]
-            out += [Execution.from_graphql(e["node"]) for e in connection["edges"]]
-            if not connection["pageInfo"]["hasNextPage"]:
-                break
-            cursor = connection["pageInfo"]["endCursor"]
-        return out[:limit]
+        nodes = self._nodes(
+            queries.AUTOMATION_EXECUTIONS,
+            ("entity", "automationExecutions"),
+            f"entity {entity!r} not found",
+            entity=entity,
+            automation=automation_id,
+            status=status,
+            first=min(100, limit),
+        )
+        return [Execution.from_graphql(node) for node in itertools.islice(nodes, limit)]
 
     def test_automation(
         self, automation: Automation, sample: dict[str, Any] | None = None
@@ -554,22 +550,16 @@ class Api:
     def artifact_collections(self, path: str) -> list[ArtifactCollection]:
         """The artifact collections of ``entity/project`` (a registry is a project too)."""
         entity, project = split_path(path, 2)
-        out: list[ArtifactCollection] = []
-        cursor = None
-        while True:
-            found = self._gql(
-                queries.ARTIFACT_COLLECTIONS, entity=entity, project=project, cursor=cursor
+        return [
+            ArtifactCollection(node["id"], node["name"], node["__typename"])
+            for node in self._nodes(
+                queries.ARTIFACT_COLLECTIONS,
+                ("project", "artifactCollections"),
+                f"project {path} not found",
+                entity=entity,
+                project=project,
             )
-            if not found.get("project"):
-                raise NotFoundError(f"project {path} not found")
-            connection = found["project"]["artifactCollections"]
-            out += [
-                ArtifactCollection(e["node"]["id"], e["node"]["name"], e["node"]["__typename"])
-                for e in connection["edges"]
-            ]
-            if not connection["pageInfo"]["hasNextPage"]:
-                return out
-            cursor = connection["pageInfo"]["endCursor"]
+        ]
 
     def registries(self, entity: str | None = None) -> list[Project]:
         """The entity's registries (projects named ``wandb-registry-<name>``)."""

@@ -29,7 +29,7 @@ def run(root: Path, *, lab: bool = True) -> int:
         LocalServer(db=data / "demo.db", api_key=API_KEY, port=SERVER_PORT) as server,
     ):
         print(f"local W&B server: {server.base_url} (data in {data})", flush=True)
-        print("seeding the demo workspace (first run only)...", flush=True)
+        print("preparing the demo workspace (seeded on the first run, reused after)...", flush=True)
         seed(server.api, receiver.url)
         print(f"webhook receiver: {receiver.url} (deliveries are printed here)", flush=True)
         env = {

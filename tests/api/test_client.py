@@ -175,3 +175,22 @@ def test_logging_resumes_at_the_servers_offset(api: Api, project_name: str) -> N
     again = api.init_run(f"local/{project_name}", run_id="resumable")
     again.log({"_step": 5, "x": 3.0})
     assert api.history(again.path, ["x"])["x"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_listings_follow_every_page(api: Api, project_name: str) -> None:
+    """Connections longer than one page come back whole, each item once."""
+    entity = f"{project_name}-team"
+    api.create_entity(entity)
+    project = api.create_project(project_name, entity=entity)
+    for i in range(5):
+        api.init_run(f"{entity}/{project_name}", run_id=f"r{i}").finish()
+    runs = [run.name for run in api.runs(f"{entity}/{project_name}", per_page=2)]
+    assert sorted(runs) == [f"r{i}" for i in range(5)]  # all of them, none twice
+
+    new = OnRunMetric(scope=project, filter=RunEvent.metric("loss") > 1) >> DoNothing()
+    names = {f"auto-{i:02d}" for i in range(53)}  # the client asks for 50 per page
+    for name in sorted(names):
+        api.create_automation(new, name=name)
+    listed = [automation.name for automation in api.automations(entity)]
+    assert sorted(listed) == sorted(names)
+    assert api.automations(entity, name="auto-07")[0].name == "auto-07"

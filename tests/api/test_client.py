@@ -43,6 +43,10 @@ def test_typed_errors(server: LocalServer, api: Api, project_name: str) -> None:
         Api(base_url=server.base_url, api_key="wrong").project("x")
     with pytest.raises(NotFoundError):
         api.project("does-not-exist")
+    with pytest.raises(NotFoundError, match="project nobody/x not found"):
+        api.runs("nobody/x")
+    with pytest.raises(NotFoundError, match="entity 'nobody' not found"):
+        api.automations("nobody")
     project = api.create_project(project_name)
     new = OnRunMetric(scope=project, filter=RunEvent.metric("loss") > 1) >> DoNothing()
     saved = api.create_automation(new, name=f"{project_name}-auto")

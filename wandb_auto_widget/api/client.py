@@ -64,19 +64,20 @@ class Api:
     def _gql(self, query: str, **variables: Any) -> dict[str, Any]:
         return self._transport.graphql(query, variables)
 
-    def _nodes(
-        self, query: str, path: tuple[str, str], missing: str, **variables: Any
-    ) -> Iterator[dict[str, Any]]:
-        """Every node of a paginated connection at ``data[path[0]][path[1]]``, page by page.
-
-        Raises NotFoundError(``missing``) when ``data[path[0]]`` is null (no such entity/project).
-        """
-        owner, field = path
+    def _nodes(self, query: str, path: str, **variables: Any) -> Iterator[dict[str, Any]]:
+        """Every node of the paginated connection at ``path`` (``"entity.projects"``), page
+        by page; NotFoundError when its owner is null (no such entity or project)."""
+        owner, field = path.split(".")
         cursor = None
         while True:
             found = self._gql(query, cursor=cursor, **variables).get(owner)
             if found is None:
-                raise NotFoundError(missing)
+                what = (
+                    f"project {variables['entity']}/{variables['project']}"
+                    if "project" in variables
+                    else f"entity {variables['entity']!r}"
+                )
+                raise NotFoundError(f"{what} not found")
             connection = found[field]
             edges = connection["edges"]
             for edge in edges:
@@ -128,12 +129,7 @@ class Api:
         entity = entity or self.default_entity
         return [
             Project(id=node["id"], name=node["name"], entity=node["entityName"])
-            for node in self._nodes(
-                queries.ENTITY_PROJECTS,
-                ("entity", "projects"),
-                f"entity {entity!r} not found",
-                entity=entity,
-            )
+            for node in self._nodes(queries.ENTITY_PROJECTS, "entity.projects", entity=entity)
         ]
 
     def metric_keys(self, path: str, *, max_runs: int = 20) -> list[str]:
@@ -161,8 +157,7 @@ class Api:
             Run.from_graphql(entity, project, node)
             for node in self._nodes(
                 queries.RUNS,
-                ("project", "runs"),
-                f"project {entity}/{project} not found",
+                "project.runs",
                 entity=entity,
                 project=project,
                 perPage=per_page,
@@ -327,11 +322,7 @@ class Api:
         return [
             IntegrationAdapter.validate_python(node)
             for node in self._nodes(
-                queries.INTEGRATIONS,
-                ("entity", "integrations"),
-                f"entity {entity!r} not found",
-                entity=entity,
-                perPage=50,
+                queries.INTEGRATIONS, "entity.integrations", entity=entity, perPage=50
             )
             if node["__typename"] in ("SlackIntegration", "GenericWebhookIntegration")
         ]
@@ -353,12 +344,7 @@ class Api:
         return [
             Automation.from_graphql(node)
             for node in self._nodes(
-                queries.AUTOMATIONS,
-                ("scope", "triggers"),
-                f"entity {entity!r} not found",
-                entity=entity,
-                perPage=50,
-                filters=filters,
+                queries.AUTOMATIONS, "scope.triggers", entity=entity, perPage=50, filters=filters
             )
         ]
 
@@ -407,8 +393,7 @@ class Api:
         entity = entity or self.default_entity
         nodes = self._nodes(
             queries.AUTOMATION_EXECUTIONS,
-            ("entity", "automationExecutions"),
-            f"entity {entity!r} not found",
+            "entity.automationExecutions",
             entity=entity,
             automation=automation_id,
             status=status,
@@ -554,8 +539,7 @@ class Api:
             ArtifactCollection(node["id"], node["name"], node["__typename"])
             for node in self._nodes(
                 queries.ARTIFACT_COLLECTIONS,
-                ("project", "artifactCollections"),
-                f"project {path} not found",
+                "project.artifactCollections",
                 entity=entity,
                 project=project,
             )

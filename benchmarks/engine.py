@@ -34,6 +34,7 @@ from wandb_auto_widget.automations import (
 from wandb_auto_widget.server.engine import RetryPolicy
 
 METRICS = ("loss", "val/loss", "acc", "lr", "grad_norm")
+BATCH = 1000  # history rows per file_stream request
 
 
 def conditions(count: int) -> list[object]:
@@ -71,8 +72,8 @@ def ingest(server: LocalServer, automations: int, runs: int, steps: int) -> floa
     logged = [api.init_run("local/bench", run_id=f"r{r}") for r in range(runs)]
     start = time.perf_counter()
     for run, rows in zip(logged, batches, strict=True):
-        for i in range(0, len(rows), 1000):
-            run.log(rows[i : i + 500])
+        for i in range(0, len(rows), BATCH):
+            run.log(rows[i : i + BATCH])
     elapsed = time.perf_counter() - start
     fired = len(api.automation_history(limit=10_000))
     print(
@@ -121,7 +122,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     print(
         f"ingest: {args.runs} runs x {args.steps:,} steps x {len(METRICS)} metrics, batches of "
-        "1,000"
+        f"{BATCH:,}"
     )
     with LocalServer(db=tmp / "none.db") as server:
         baseline = ingest(server, 0, args.runs, args.steps)

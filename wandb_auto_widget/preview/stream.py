@@ -221,11 +221,13 @@ class StreamEvaluator:
             policy, condition, ts, previous_condition=s.last_condition, last_fire_ts=s.last_fire_ts
         )
         # Carry the state forward exactly as push() would have left it.
+        # The deques are bounded; converting only what they keep saves the rest of the batch.
+        n = self._prefix_len
         s.count += x.size
-        s.prefix.extend(new_prefix[1:].tolist())
+        s.prefix.extend(new_prefix[1:][-n:].tolist())
         if self._is_zscore:
-            s.squares.extend(new_squares[1:].tolist())
-        s.recent.extend(x.tolist())
+            s.squares.extend(new_squares[1:][-n:].tolist())
+        s.recent.extend(x[-(n - 1) :].tolist())
         s.last_condition = bool(condition[-1])
         if policy.cooldown_s is not None and fire_index.size:
             s.last_fire_ts = float(ts[fire_index[-1]])

@@ -4,6 +4,7 @@ firing is recorded exactly when the data that caused it is."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -39,7 +40,9 @@ class TriggerCache:
         self._evaluators: dict[int, tuple[str, StreamEvaluator]] = {}
 
     def fingerprint(self, trigger: sqlite3.Row) -> str:
-        return hashlib.sha1(trigger["event_filter"].encode()).hexdigest()
+        """Identifies the filter that evaluator state was saved for (a changed filter starts
+        afresh)."""
+        return _filter_fingerprint(trigger["event_filter"])
 
     def evaluator(self, trigger: sqlite3.Row, event: Any) -> StreamEvaluator:
         cached = self._evaluators.get(trigger["id"])
@@ -56,6 +59,12 @@ class TriggerCache:
             cached = (key, cls.model_validate({"scope": scope, "filter": trigger["event_filter"]}))
             self._parsed[trigger["id"]] = cached
         return cached[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _filter_fingerprint(event_filter: str) -> str:
+    # Cached: every batch asks for it once per automation.
+    return hashlib.sha1(event_filter.encode()).hexdigest()
 
 
 def _run_scope_triggers(

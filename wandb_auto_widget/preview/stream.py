@@ -183,11 +183,17 @@ class StreamEvaluator:
             return []
         # Rows whose step does not increase are dropped, as push() drops them.
         floor = np.iinfo(np.int64).min if s.last_step is None else s.last_step
-        before = np.maximum.accumulate(np.concatenate([[floor], steps[:-1]]))
-        keep = steps > before
-        s.last_step = int(max(floor, int(steps.max())))
-        keep &= np.isfinite(values)
-        x, st, ts = values[keep], steps[keep], timestamps[keep]
+        if steps[0] > floor and bool((steps[1:] > steps[:-1]).all()):
+            keep = np.isfinite(values)  # the usual batch: steps already increase
+            s.last_step = int(steps[-1])
+        else:
+            before = np.maximum.accumulate(np.concatenate([[floor], steps[:-1]]))
+            keep = (steps > before) & np.isfinite(values)
+            s.last_step = int(max(floor, int(steps.max())))
+        if keep.all():
+            x, st, ts = values, steps, timestamps
+        else:
+            x, st, ts = values[keep], steps[keep], timestamps[keep]
         if x.size == 0:
             return []
         if s.count == 0:

@@ -5,7 +5,7 @@
 1. Ingest runs x steps x 5 metrics through Api (batches of 1,000) into a project with no
    automations (the baseline), then into one with ``--automations`` enabled metric
    automations (thresholds, changes and z-scores on the logged metrics). Target: with them,
-   at least 50% of the baseline throughput.
+   at least 50% of the baseline throughput. Each is the best of three rounds of fresh runs.
 2. Deliver 1,000 firings to a local receiver that fails 30% of requests; time until every
    execution is FINISHED.
 """
@@ -35,6 +35,7 @@ from wandb_auto_widget.server.engine import RetryPolicy
 
 METRICS = ("loss", "val/loss", "acc", "lr", "grad_norm")
 BATCH = 1000  # history rows per file_stream request
+ROUNDS = 3
 
 
 def conditions(count: int) -> list[object]:
@@ -69,18 +70,21 @@ def ingest(server: LocalServer, automations: int, runs: int, steps: int) -> floa
                 for s, row in enumerate(values)
             ]
         )
-    logged = [api.init_run("local/bench", run_id=f"r{r}") for r in range(runs)]
-    start = time.perf_counter()
-    for run, rows in zip(logged, batches, strict=True):
-        for i in range(0, len(rows), BATCH):
-            run.log(rows[i : i + BATCH])
-    elapsed = time.perf_counter() - start
-    fired = len(api.automation_history(limit=10_000))
+    best = float("inf")
+    for attempt in range(ROUNDS):  # fresh runs each round; the best round counts
+        logged = [api.init_run("local/bench", run_id=f"r{attempt}-{r}") for r in range(runs)]
+        start = time.perf_counter()
+        for run, rows in zip(logged, batches, strict=True):
+            for i in range(0, len(rows), BATCH):
+                run.log(rows[i : i + BATCH])
+        best = min(best, time.perf_counter() - start)
+    fired = len(api.automation_history(limit=100_000)) // ROUNDS
+    points_per_s = runs * steps * len(METRICS) / best
     print(
-        f"  {automations:>3} automations: {runs * steps * len(METRICS) / elapsed:,.0f} points/s "
-        f"({elapsed:.2f} s; {fired} firings)"
+        f"  {automations:>3} automations: {points_per_s:,.0f} points/s "
+        f"(best of {ROUNDS}: {best:.2f} s; {fired} firings per round)"
     )
-    return runs * steps * len(METRICS) / elapsed
+    return points_per_s
 
 
 def deliveries(tmp: Path, firings: int) -> None:

@@ -67,6 +67,11 @@ def _filter_fingerprint(event_filter: str) -> str:
     return hashlib.sha1(event_filter.encode()).hexdigest()
 
 
+def _project_scope(project_id: int, name: str) -> dict[str, Any]:
+    """The scope an event parses against: a project, as W&B's Trigger JSON names it."""
+    return {"__typename": "Project", "id": encode("Project", project_id), "name": name}
+
+
 def _run_scope_triggers(
     conn: sqlite3.Connection, project: sqlite3.Row, types: Iterable[str]
 ) -> list[sqlite3.Row]:
@@ -131,11 +136,7 @@ def on_history(
     if not rows:
         return 0
     fired = 0
-    scope = {
-        "__typename": "Project",
-        "id": encode("Project", project["id"]),
-        "name": project["name"],
-    }
+    scope = _project_scope(project["id"], project["name"])
     fields = run_fields(run)
     columns: dict[str, Any] = {}
     key = str(run["id"])
@@ -202,11 +203,7 @@ def on_run_state(
 ) -> int:
     """Fire run-state automations for a state change (crashed counts as failed)."""
     fired = 0
-    scope = {
-        "__typename": "Project",
-        "id": encode("Project", project["id"]),
-        "name": project["name"],
-    }
+    scope = _project_scope(project["id"], project["name"])
     fields = run_fields(run)
     for trigger in _run_scope_triggers(conn, project, ("RUN_STATE",)):
         event: OnRunState = cache.event(trigger, scope)
@@ -252,11 +249,9 @@ def on_artifact_events(
                 "id": encode(kind, collection["id"]),
                 "name": collection["name"],
             },
-            ("PROJECT", encode("Project", collection["project_id"])): {
-                "__typename": "Project",
-                "id": encode("Project", collection["project_id"]),
-                "name": collection["project_name"],
-            },
+            ("PROJECT", encode("Project", collection["project_id"])): _project_scope(
+                collection["project_id"], collection["project_name"]
+            ),
         }
         artifact = conn.execute(
             "SELECT * FROM artifacts WHERE id = ?", (ev.artifact_id,)

@@ -67,16 +67,20 @@ def append(
     )
 
 
+# The chunks of one (run, key) that overlap steps lo..hi, in step order.
+_OVERLAPPING = (
+    "FROM history_chunks WHERE run_id = ? AND key_id = ? AND last_step >= ? AND first_step <= ? "
+    "ORDER BY first_step"
+)
+
+
 def read_blobs(
     conn: sqlite3.Connection, run_id: int, key_id: int, lo: int, hi: int
 ) -> tuple[list[bytes], list[bytes], list[bytes], int] | None:
     """The raw chunk BLOBs (steps, timestamps, values) and the point count, when every
     chunk lies inside ``lo..hi``; None when some chunk would need trimming."""
     found = conn.execute(
-        "SELECT first_step, last_step, n, steps, ts, vals FROM history_chunks "
-        "WHERE run_id = ? AND key_id = ? AND last_step >= ? AND first_step <= ? "
-        "ORDER BY first_step",
-        (run_id, key_id, lo, hi),
+        f"SELECT first_step, last_step, n, steps, ts, vals {_OVERLAPPING}", (run_id, key_id, lo, hi)
     ).fetchall()
     if found and (found[0][0] < lo or found[-1][1] > hi):
         return None
@@ -91,10 +95,7 @@ def read_blobs(
 def read(conn: sqlite3.Connection, run_id: int, key_id: int, lo: int, hi: int) -> Arrays:
     """A key's (steps, timestamps, values) with ``lo <= step <= hi``."""
     found = conn.execute(
-        "SELECT steps, ts, vals FROM history_chunks "
-        "WHERE run_id = ? AND key_id = ? AND last_step >= ? AND first_step <= ? "
-        "ORDER BY first_step",
-        (run_id, key_id, lo, hi),
+        f"SELECT steps, ts, vals {_OVERLAPPING}", (run_id, key_id, lo, hi)
     ).fetchall()
     if not found:
         return np.empty(0, I8), np.empty(0, F8), np.empty(0, F8)

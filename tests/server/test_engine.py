@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from wandb_auto_widget import Api, LocalServer
@@ -17,6 +18,8 @@ from wandb_auto_widget.automations import (
     ArtifactEvent,
     DoNothing,
     OnAddArtifactAlias,
+    OnAddCollectionTag,
+    OnRemoveCollectionTag,
     OnRunMetric,
     OnRunState,
     RunEvent,
@@ -219,6 +222,43 @@ def test_run_state_and_artifact_events(local: LocalServer, receiver: Receiver) -
         "acc": "0.93",
     }
     assert len(api.automation_history(alias)) == 1
+
+
+def test_collection_tag_events(local: LocalServer) -> None:
+    """Adding and removing a collection's tags (W&B's own mutations) fire their automations."""
+    api = local.api
+    project = api.create_project("p")
+    api.log_artifact("local/p", "model", "model")
+    added = api.create_automation(OnAddCollectionTag(scope=project) >> DoNothing(), name="added")
+    removed = api.create_automation(
+        OnRemoveCollectionTag(scope=project) >> DoNothing(), name="removed"
+    )
+
+    def assign(mutation: str, tag: str) -> None:
+        document = (
+            f"mutation($input: ArtifactCollectionTagAssignmentsInput!) "
+            f"{{ {mutation}(input: $input) {{ success }} }}"
+        )
+        variables = {
+            "input": {
+                "entityName": "local",
+                "projectName": "p",
+                "artifactCollectionName": "model",
+                "tags": [{"tagName": tag}],
+            }
+        }
+        response = httpx.post(
+            f"{local.base_url}/graphql",
+            auth=("api", local.api_key),
+            json={"query": document, "variables": variables},
+        )
+        assert response.json()["data"][mutation]["success"] is True, response.text
+
+    assign("createArtifactCollectionTagAssignments", "vision")
+    assign("createArtifactCollectionTagAssignments", "europe")
+    assign("deleteArtifactCollectionTagAssignments", "vision")
+    assert len(wait_status(api, added, {"FINISHED"}, 2)) == 2
+    assert len(wait_status(api, removed, {"FINISHED"}, 1)) == 1
 
 
 def test_retry_after_final_4xx_and_410(local: LocalServer) -> None:

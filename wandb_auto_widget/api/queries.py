@@ -214,12 +214,6 @@ mutation UpdateArtifact($input: UpdateArtifactInput!) {
     + ARTIFACT_FIELDS
 )
 
-COLLECTION_TAGS = """
-mutation CreateArtifactCollectionTagAssignments($input: ArtifactCollectionTagAssignmentsInput!) {
-  createArtifactCollectionTagAssignments(input: $input) { success }
-}
-"""
-
 ARTIFACT_COLLECTIONS = """
 query ProjectArtifactCollections($entity: String!, $project: String!, $cursor: String) {
   project(name: $project, entityName: $entity) {

@@ -74,7 +74,7 @@ async def _body(request: Request, limit: int) -> bytes | Response:
     return b"".join(chunks)
 
 
-def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+def _format_error(error: GraphQLError) -> dict[str, Any]:
     formatted: dict[str, Any] = {"message": error.message}
     if error.path:
         formatted["path"] = error.path

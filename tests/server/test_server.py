@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -149,6 +150,12 @@ def test_file_stream_rejects_bad_batches_whole(
     )
     assert unknown.status_code == 404
     assert api.run(run.path).last_step is None  # nothing of the bad batch was written
+    console = {"output.log": {"offset": 0, "content": ["epoch 1"]}}
+    bad_exit = send({"files": console, "complete": True, "exitcode": "one"})
+    assert bad_exit.status_code == 400 and "exitcode" in bad_exit.json()["errors"][0]["message"]
+    internal_id = base64.b64decode(api.run(run.path).id).decode().split(":")[1]
+    assert not (server.db_path.parent / "files" / internal_id / "output.log").exists()
+    assert api.run(run.path).state == "running"
     assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200
     assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200  # replay
     assert api.history(run.path, ["x"])["x"].tolist() == [1.0]

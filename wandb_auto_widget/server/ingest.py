@@ -28,6 +28,10 @@ def file_stream(
     files = body.get("files") or {}
     if not isinstance(files, dict):
         raise Invalid("files: must be an object keyed by file name")
+    code = body.get("exitcode")
+    # Checked before anything is written: output.log lives outside the transaction.
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise Invalid("exitcode: must be an integer")
     with db.write() as conn:
         proj = entities.find_project(conn, entity, project)
         run = None if proj is None else runs.get_run(conn, proj["id"], run_name)
@@ -66,9 +70,6 @@ def file_stream(
         state_update = ""
         params: list[Any] = [now()]
         if body.get("complete"):
-            code = body.get("exitcode")
-            if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-                raise Invalid("exitcode: must be an integer")
             state_update = ", state = ?, exit_code = ?"
             params += ["finished" if not code else "failed", code]
         conn.execute(
@@ -77,10 +78,8 @@ def file_stream(
         if state_update:
             updated = conn.execute("SELECT * FROM runs WHERE id = ?", (run["id"],)).fetchone()
             engine.on_run_state(conn, proj, updated, run["state"], updated["state"])
-        stopped = bool(
-            conn.execute("SELECT stop_requested FROM runs WHERE id = ?", (run["id"],)).fetchone()[0]
-        )
-    return {"stopped": True} if stopped else {"exitcode": None, "limits": {}}
+    # Nothing above touches stop_requested, so the row read at the start is current.
+    return {"stopped": True} if run["stop_requested"] else {"exitcode": None, "limits": {}}
 
 
 def _chunk(chunk: Any, name: str) -> tuple[int, list[str]]:

@@ -3,17 +3,28 @@ and automations fire on it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 import wandb
 
 from wandb_auto_widget import LocalServer
-from wandb_auto_widget.automations import OnRunMetric, OnRunState, RunEvent, SendWebhook
+from wandb_auto_widget.automations import (
+    ArtifactEvent,
+    OnAddArtifactAlias,
+    OnCreateArtifact,
+    OnLinkArtifact,
+    OnRunMetric,
+    OnRunState,
+    RunEvent,
+    SendWebhook,
+)
 from wandb_auto_widget.preview import evaluate
 
 from ..server.receiver import Receiver
@@ -127,6 +138,90 @@ def test_resume_continues_history(sdk_server: LocalServer, tmp_path: Path) -> No
     run_script(sdk_server, tmp_path, body)
     columns = sdk_server.api.history("local/sdk/resumed", ["x"])
     assert columns["_step"].tolist() == list(range(20))
+
+
+def test_log_and_link_artifacts(sdk_server: LocalServer, tmp_path: Path) -> None:
+    api = sdk_server.api
+    with Receiver() as receiver:
+        api.create_project("sdk")
+        registry = api.create_project("wandb-registry-model")
+        hook = api.create_webhook_integration("hook", receiver.url)
+        api.log_artifact("local/sdk", "model", "model")  # v0, so that the collection exists
+        api.create_automation(
+            OnCreateArtifact(scope=api.artifact_collections("local/sdk")[0])
+            >> SendWebhook.from_integration(
+                hook,
+                payload={
+                    "created": "${artifact_version_string}",
+                    "acc": "${artifact_metadata.acc}",
+                },
+            ),
+            name="created",
+        )
+        api.create_automation(
+            OnLinkArtifact(scope=registry)
+            >> SendWebhook.from_integration(hook, payload={"linked": "${artifact_version_string}"}),
+            name="linked",
+        )
+        api.create_automation(
+            OnAddArtifactAlias(scope=registry, filter=ArtifactEvent.alias.matches_regex("^prod$"))
+            >> SendWebhook.from_integration(hook, payload={"alias": "${alias}"}),
+            name="promoted",
+        )
+        run_script(
+            sdk_server,
+            tmp_path,
+            """
+            run = wandb.init(entity="local", project="sdk", id="trainer", settings=settings)
+            def log_model(content, acc, aliases):
+                path = os.path.join(os.environ["HOME"], "model.bin")
+                with open(path, "wb") as f:
+                    f.write(content)
+                art = wandb.Artifact("model", "model", metadata={"acc": acc})
+                art.add_file(path)
+                run.log_artifact(art, aliases=aliases)
+                art.wait()
+                return art
+            log_model(b"weights-1", 0.8, ["best"])
+            final = log_model(b"weights-2" * 1000, 0.9, ["candidate"])
+            same = log_model(b"weights-2" * 1000, 0.9, ["rerun"])  # same content: no new version
+            assert same.version == final.version == "v2", (same.version, final.version)
+            linked = run.link_artifact(final, "wandb-registry-model/classifier", aliases=["prod"])
+            assert linked.version == "v0", linked.version
+            run.finish()
+            """,
+        )
+        deliveries = receiver.wait_for(4)
+        time.sleep(0.3)  # nothing more may arrive
+        assert len(receiver.deliveries) == 4
+    got = sorted(json.dumps(d.json, sort_keys=True) for d in deliveries)
+    assert got == sorted(
+        json.dumps(x, sort_keys=True)
+        for x in [
+            {"created": "local/sdk/model:v1", "acc": "0.8"},
+            {"created": "local/sdk/model:v2", "acc": "0.9"},
+            {"linked": "local/wandb-registry-model/classifier:v0"},
+            {"alias": "prod"},
+        ]
+    )
+    # Our Api and the real wandb.Api read back the same versions and aliases.
+    best, latest = api.artifact("local/sdk/model:best"), api.artifact("local/sdk/model:latest")
+    assert (best.version, best.metadata, best.size) == ("v1", {"acc": 0.8}, 9)
+    assert (latest.version, sorted(latest.aliases)) == ("v2", ["candidate", "latest", "rerun"])
+    promoted = api.artifact("local/wandb-registry-model/classifier:prod")
+    assert promoted.id == latest.id and sorted(promoted.aliases) == ["latest", "prod"]
+    theirs = wandb.Api(overrides={"base_url": sdk_server.base_url}, api_key=sdk_server.api_key)
+    art = theirs.artifact("local/sdk/model:v2")
+    assert (art.type, art.size, art.file_count, art.metadata) == ("model", 9000, 1, {"acc": 0.9})
+    assert sorted(art.aliases) == ["candidate", "latest", "rerun"]
+    assert theirs.artifact("local/sdk/model:best").version == "v1"
+    assert sorted(theirs.artifact("local/wandb-registry-model/classifier:v0").aliases) == [
+        "latest",
+        "prod",
+    ]
+    stored = sdk_server.db_path.parent / "files" / "artifacts" / "objects"
+    contents = sorted(p.read_bytes() for p in stored.iterdir())
+    assert contents == [b"weights-1", b"weights-2" * 1000]  # each content stored once
 
 
 def test_alert_reaches_slack_and_is_throttled(sdk_server: LocalServer, tmp_path: Path) -> None:

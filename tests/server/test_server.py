@@ -12,6 +12,7 @@ import pytest
 
 from wandb_auto_widget import Api, LocalServer
 from wandb_auto_widget.server import Database
+from wandb_auto_widget.server.store.migrations import MIGRATIONS
 
 
 def post(server: LocalServer, body: object, **kwargs: object) -> httpx.Response:
@@ -25,9 +26,9 @@ def test_database_is_wal_with_foreign_keys_and_migrations(db_path: Path) -> None
     conn = db.read()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert db.schema_version == 4
+    assert db.schema_version == len(MIGRATIONS)
     db.close()
-    assert Database(db_path).schema_version == 4  # re-opening migrates nothing twice
+    assert Database(db_path).schema_version == len(MIGRATIONS)  # re-opening migrates nothing twice
     with pytest.raises(sqlite3.IntegrityError), Database(db_path).write() as write:
         write.execute("INSERT INTO projects(entity_id, name, created_at) VALUES (999, 'x', 'now')")
 

@@ -168,7 +168,7 @@ class Api:
 
     def run(self, path: str) -> Run:
         """A run by ``entity/project/run-id``, with config, summary and history keys."""
-        entity, project, name = split_path(path, 3)
+        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
         data = self._gql(queries.RUN, entity=entity, project=project, name=name).get("project")
         if not data or not data.get("run"):
             raise NotFoundError(f"run {path} not found")
@@ -192,7 +192,7 @@ class Api:
         path = run if isinstance(run, str) else run.path
         if "HISTORY_COLUMNS" in self.features():
             # The embedded server's bulk endpoint: raw arrays, no per-row JSON.
-            entity, project, name = split_path(path, 3)
+            entity, project, name = split_path(path, 3, "entity/project/collection:alias")
             found = self._bulk_columns(f"{entity}/{project}", [name], keys, min_step, max_step)
             if found.get(name) is None:
                 raise NotFoundError(f"run {path} not found")
@@ -238,7 +238,7 @@ class Api:
         if "HISTORY_COLUMNS" in self.features():
             by_project: dict[str, list[str]] = {}
             for path in paths:
-                entity, project, name = split_path(path, 3)
+                entity, project, name = split_path(path, 3, "entity/project/collection:alias")
                 by_project.setdefault(f"{entity}/{project}", []).append(name)
             jobs = [
                 (project, names[i : i + batch_runs])
@@ -462,13 +462,13 @@ class Api:
 
     def set_run_state(self, path: str, state: str) -> None:
         """Set a run's state directly (e.g. ``"crashed"`` or ``"killed"``)."""
-        entity, project, name = split_path(path, 3)
+        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
         self._gql(queries.UPSERT_BUCKET, name=name, project=project, entity=entity, state=state)
 
     def stop_run(self, path: str) -> None:
         """Ask a running run to stop: its next file_stream answer says ``{"stopped": true}``,
         which the wandb SDK obeys (the embedded server; W&B's app has a Stop button)."""
-        entity, project, name = split_path(path, 3)
+        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
         self._gql(queries.STOP_RUN, entity=entity, project=project, run=name)
 
     def file_stream(
@@ -545,6 +545,16 @@ class Api:
             )
         ]
 
+    def artifact(self, path: str) -> Artifact:
+        """One version by ``entity/project/collection:alias`` or ``...:vN`` (``:latest`` if
+        neither); for a registry, ``entity/wandb-registry-<name>/collection:alias``."""
+        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
+        data = self._gql(queries.ARTIFACT_MEMBERSHIP, entity=entity, project=project, name=name)
+        member = (data.get("project") or {}).get("artifactCollectionMembership")
+        if member is None:
+            raise NotFoundError(f"path: artifact {path!r} not found")
+        return Artifact.from_membership(member)
+
     def registries(self, entity: str | None = None) -> list[Project]:
         """The entity's registries (projects named ``wandb-registry-<name>``)."""
         return [p for p in self.projects(entity) if p.name.startswith("wandb-registry-")]
@@ -559,9 +569,14 @@ class Api:
         metadata: dict[str, Any] | None = None,
         digest: str | None = None,
     ) -> Artifact:
-        """Create a new version of artifact ``name`` in ``entity/project``; it gets ``latest``."""
+        """Log a new version of artifact ``name`` (metadata only, no files) in
+        ``entity/project``; it gets ``latest`` and ``aliases``.
+
+        As W&B does, the version is created PENDING, then committed; automations on
+        "artifact created" fire at the commit.
+        """
         entity, project = split_path(path, 2)
-        data = self._gql(
+        pending = self._gql(
             queries.CREATE_ARTIFACT,
             input={
                 "entityName": entity,
@@ -572,8 +587,9 @@ class Api:
                 "metadata": json.dumps(metadata or {}),
                 "aliases": [{"artifactCollectionName": name, "alias": a} for a in aliases],
             },
-        )
-        return Artifact.from_graphql(data["createArtifact"]["artifact"])
+        )["createArtifact"]["artifact"]
+        data = self._gql(queries.COMMIT_ARTIFACT, input={"artifactID": pending["id"]})
+        return Artifact.from_graphql(data["commitArtifact"]["artifact"])
 
     def link_artifact(
         self, artifact: Artifact, target: str, *, aliases: Sequence[str] = ()
@@ -582,7 +598,7 @@ class Api:
 
         For a registry: ``"<entity>/wandb-registry-model/<collection>"``.
         """
-        entity, project, collection = split_path(target, 3)
+        entity, project, collection = split_path(target, 3, "entity/project/collection")
         data = self._gql(
             queries.LINK_ARTIFACT,
             input={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,8 @@ class Artifact:
     aliases: list[str]
     tags: list[str]
     metadata: dict[str, Any]
+    digest: str = ""
+    size: int = 0
 
     @property
     def version(self) -> str:
@@ -68,6 +71,19 @@ class Artifact:
             ],
             tags=[t["name"] for t in node.get("tags") or []],
             metadata=_decode(node.get("metadata")),
+            digest=node.get("digest") or "",
+            size=int(node.get("size") or 0),
+        )
+
+    @classmethod
+    def from_membership(cls, member: dict[str, Any]) -> Artifact:
+        """The artifact as a member of a collection: that collection's version and aliases."""
+        node = cls.from_graphql(member["artifact"])
+        return dataclasses.replace(
+            node,
+            collection=member["artifactCollection"]["name"],
+            version_index=int(member["versionIndex"]),
+            aliases=[a["alias"] for a in member.get("aliases") or []],
         )
 
 
@@ -119,11 +135,11 @@ class Run:
         )
 
 
-def split_path(path: str, parts: int) -> list[str]:
+def split_path(path: str, parts: int, shape: str | None = None) -> list[str]:
     """``"a/b/c"`` -> ``["a", "b", "c"]``, with a clear error when the shape is wrong."""
     pieces = [p for p in path.strip("/").split("/") if p]
     if len(pieces) != parts:
-        shape = "entity/project" if parts == 2 else "entity/project/run-id"
+        shape = shape or ("entity/project" if parts == 2 else "entity/project/run-id")
         raise ValueError(f"path: {path!r} must look like {shape!r}")
     return pieces
 

@@ -179,7 +179,7 @@ mutation CreateSlackIntegration($input: CreateSlackIntegrationInput!) {
 
 ARTIFACT_FIELDS = """
 fragment ArtifactFields on Artifact {
-  id digest versionIndex state metadata createdAt
+  id digest size versionIndex state metadata createdAt
   aliases { alias artifactCollectionName }
   tags { name }
   artifactSequence { id name }
@@ -190,6 +190,31 @@ CREATE_ARTIFACT = (
     """
 mutation CreateArtifact($input: CreateArtifactInput!) {
   createArtifact(input: $input) { artifact { ...ArtifactFields } }
+}
+"""
+    + ARTIFACT_FIELDS
+)
+
+ARTIFACT_MEMBERSHIP = (
+    """
+query ArtifactMembership($entity: String!, $project: String!, $name: String!) {
+  project(name: $project, entityName: $entity) {
+    artifactCollectionMembership(name: $name) {
+      versionIndex
+      aliases { alias }
+      artifactCollection { name }
+      artifact { ...ArtifactFields }
+    }
+  }
+}
+"""
+    + ARTIFACT_FIELDS
+)
+
+COMMIT_ARTIFACT = (
+    """
+mutation CommitArtifact($input: CommitArtifactInput!) {
+  commitArtifact(input: $input) { artifact { ...ArtifactFields } }
 }
 """
     + ARTIFACT_FIELDS

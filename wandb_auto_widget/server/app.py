@@ -211,8 +211,11 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
         body = await _body(request, MAX_UPLOAD_BYTES)
         if isinstance(body, Response):
             return body
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await run_in_threadpool(target.write_bytes, body)
+        try:
+            await run_in_threadpool(uploads.store, target, body)
+        except Invalid as exc:
+            log.warning("upload to %s rejected: %s", target.path.name, exc.message)
+            return _error(exc.message, 400)
         return Response(status_code=200)
 
     def set_base_url(url: str) -> None:

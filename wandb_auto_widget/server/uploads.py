@@ -1,14 +1,25 @@
-"""Run-file uploads: wandb PUTs files to URLs we hand out, without an Authorization header,
-so each URL carries its own short-lived, signed credential."""
+"""Uploads: wandb PUTs run files, artifact files and manifests to URLs we hand out, without an
+Authorization header, so each URL carries its own short-lived, signed credential.
+
+Layout under the server's ``files`` directory:
+
+* ``<run id>/<name>``: run files (``requirements.txt``, ``output.log``...);
+* ``artifacts/objects/<md5 hex>``: artifact file contents, stored once per content;
+* ``artifacts/manifests/<artifact id>.json``: each artifact version's manifest.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -18,6 +29,25 @@ from .errors import Invalid
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 URL_LIFETIME_S = 24 * 60 * 60
 _SAFE = re.compile(r"^[\w.\-/ ]+$")
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a valid upload goes, and the base64 MD5 its body must have (if one was declared)."""
+
+    path: Path
+    md5: str | None
+
+
+def md5_hex(b64_md5: str, field: str) -> str:
+    """W&B's base64 MD5 digest as hex (our object names); Invalid names ``field``."""
+    try:
+        raw = base64.b64decode(b64_md5, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16:
+        raise Invalid(f"{field}: {b64_md5!r} is not a base64 MD5 digest")
+    return raw.hex()
 
 
 class Uploads:
@@ -33,22 +63,65 @@ class Uploads:
             hmac.new(self._key, payload, hashlib.sha256).digest()[:18]
         ).decode()
 
-    def url(self, run_id: int, name: str) -> str:
-        if not _SAFE.match(name) or ".." in Path(name).parts or name.startswith("/"):
-            raise Invalid(f"files: {name!r} is not a file name this server accepts")
-        payload = orjson.dumps({"r": run_id, "n": name, "e": int(time.time()) + URL_LIFETIME_S})
+    def _url(self, relative: str, md5: str | None = None) -> str:
+        claims: dict[str, object] = {"p": relative, "e": int(time.time()) + URL_LIFETIME_S}
+        if md5 is not None:
+            claims["m"] = md5
+        payload = orjson.dumps(claims)
         token = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{self.base_url}/files/upload/{token}.{self._sign(payload)}"
 
-    def target(self, token: str) -> Path:
+    def run_file_url(self, run_id: int, name: str) -> str:
+        if not _SAFE.match(name) or ".." in Path(name).parts or name.startswith("/"):
+            raise Invalid(f"files: {name!r} is not a file name this server accepts")
+        return self._url(f"{run_id}/{name}")
+
+    def object_path(self, b64_md5: str, field: str = "md5") -> Path:
+        """Where the artifact file content with this digest is (or will be) stored."""
+        return self.directory / "artifacts" / "objects" / md5_hex(b64_md5, field)
+
+    def object_url(self, b64_md5: str) -> str | None:
+        """An upload URL for this content, or None when it is already stored (W&B's "skip")."""
+        path = self.object_path(b64_md5)
+        if path.exists():
+            return None
+        return self._url(str(path.relative_to(self.directory)), b64_md5)
+
+    def manifest_path(self, artifact_id: int) -> Path:
+        return self.directory / "artifacts" / "manifests" / f"{artifact_id}.json"
+
+    def manifest_url(self, artifact_id: int, b64_md5: str) -> str:
+        md5_hex(b64_md5, "digest")  # refuse a digest we could never verify
+        return self._url(str(self.manifest_path(artifact_id).relative_to(self.directory)), b64_md5)
+
+    def target(self, token: str) -> UploadTarget:
         """The file a valid upload token may write; Invalid if the token is not ours or old."""
         try:
             encoded, signature = token.rsplit(".", 1)
             payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            data = orjson.loads(payload)
+            claims = orjson.loads(payload)
         except (ValueError, orjson.JSONDecodeError):
             raise Invalid("upload URL is malformed") from None
-        if not hmac.compare_digest(signature, self._sign(payload)) or data["e"] < time.time():
-            raise Invalid("upload URL is invalid or expired; ask createRunFiles for a new one")
-        target: Path = self.directory / str(data["r"]) / str(data["n"])
-        return target
+        if not hmac.compare_digest(signature, self._sign(payload)) or claims["e"] < time.time():
+            raise Invalid("upload URL is invalid or expired; ask the server for a new one")
+        return UploadTarget(self.directory / str(claims["p"]), claims.get("m"))
+
+    def store(self, target: UploadTarget, body: bytes) -> None:
+        """Write ``body`` atomically (temp file + rename), so that a half-written upload is never
+        taken for stored content; Invalid when it does not match the declared MD5."""
+        if target.md5 is not None:
+            actual = base64.b64encode(hashlib.md5(body).digest()).decode()
+            if actual != target.md5:
+                raise Invalid(
+                    f"body: its MD5 is {actual}, but {target.md5} was declared for this URL; "
+                    "upload the file that was declared"
+                )
+        target.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+            os.replace(temp, target.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise

@@ -20,9 +20,9 @@ from graphql import GraphQLSchema
 
 from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
-from ..store import artifacts, entities, history, integrations, runs, triggers
+from ..store import entities, history, integrations, runs, triggers
 from ..store.ids import decode, encode
-from . import objects
+from . import artifact_resolvers, objects
 from .context import FEATURES, ctx, page
 
 query = QueryType()
@@ -74,9 +74,12 @@ def _server_info(*_: Any) -> dict[str, Any]:
 
 
 @query.field("project")
-def _project(_: Any, info: Any, name: str, entityName: str | None = None) -> dict[str, Any] | None:
+def _project(
+    _: Any, info: Any, name: str | None = None, entityName: str | None = None
+) -> dict[str, Any] | None:
     c = ctx(info)
-    row = entities.find_project(c.db.read(), entityName or c.viewer, name)
+    # W&B's schema lets name be null (the SDK's ArtifactType query declares it so): no project.
+    row = None if name is None else entities.find_project(c.db.read(), entityName or c.viewer, name)
     return None if row is None else objects.project(row, c.viewer)
 
 
@@ -228,22 +231,6 @@ def _bucket(
 def _project_triggers(obj: dict[str, Any], info: Any) -> list[dict[str, Any]]:
     conn = ctx(info).db.read()
     return [objects.trigger(conn, r) for r in triggers.of_project(conn, obj["_row"]["id"])]
-
-
-@project_type.field("artifactCollections")
-def _collections(
-    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
-) -> dict[str, Any]:
-    rows = (
-        ctx(info)
-        .db.read()
-        .execute(
-            "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id",
-            (obj["_row"]["id"],),
-        )
-        .fetchall()
-    )
-    return page(rows, first, after, artifacts.collection_json)
 
 
 @run_type.field("user")
@@ -440,7 +427,8 @@ def _create_run_files(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any
         "runID": encode("Run", run["id"]),
         "uploadHeaders": [],
         "files": [
-            {"name": name, "uploadUrl": c.uploads.url(run["id"], name)} for name in input["files"]
+            {"name": name, "uploadUrl": c.uploads.run_file_url(run["id"], name)}
+            for name in input["files"]
         ],
     }
 
@@ -483,72 +471,6 @@ def _stop_run(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     return {"success": True}
 
 
-@mutation.field("createArtifact")
-def _create_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    c = ctx(info)
-    with c.db.write() as conn:
-        row, events = artifacts.create_artifact(conn, input, c.viewer)
-        c.engine.on_artifact_events(conn, events)
-        return {"artifact": artifacts.artifact_json(conn, row)}
-
-
-@mutation.field("linkArtifact")
-def _link_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    c = ctx(info)
-    with c.db.write() as conn:
-        portfolio, events = artifacts.link_artifact(conn, input, c.viewer)
-        c.engine.on_artifact_events(conn, events)
-        artifact = artifacts.get_artifact(conn, input["artifactID"])
-        index = artifacts.member_index(conn, portfolio["id"], artifact["id"])
-        return {"versionIndex": index, "artifactCollection": artifacts.collection_json(portfolio)}
-
-
-@mutation.field("addAliases")
-def _add_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    c = ctx(info)
-    with c.db.write() as conn:
-        c.engine.on_artifact_events(conn, artifacts.change_aliases(conn, input, add=True))
-    return {"success": True}
-
-
-@mutation.field("deleteAliases")
-def _delete_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    with ctx(info).db.write() as conn:
-        artifacts.change_aliases(conn, input, add=False)
-    return {"success": True}
-
-
-@mutation.field("updateArtifact")
-def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    c = ctx(info)
-    with c.db.write() as conn:
-        c.engine.on_artifact_events(conn, artifacts.change_tags(conn, input))
-        return {
-            "artifact": artifacts.artifact_json(
-                conn, artifacts.get_artifact(conn, input["artifactID"])
-            )
-        }
-
-
-def _collection_tags(info: Any, input: dict[str, Any], add: bool) -> dict[str, Any]:
-    c = ctx(info)
-    with c.db.write() as conn:
-        c.engine.on_artifact_events(
-            conn, artifacts.change_collection_tags(conn, input, add, c.viewer)
-        )
-    return {"tags": [{"name": t["tagName"]} for t in input["tags"]], "success": True}
-
-
-@mutation.field("createArtifactCollectionTagAssignments")
-def _add_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    return _collection_tags(info, input, add=True)
-
-
-@mutation.field("deleteArtifactCollectionTagAssignments")
-def _delete_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    return _collection_tags(info, input, add=False)
-
-
 def build_schema() -> GraphQLSchema:
     sdl = (Path(__file__).parent.parent / "schema.graphql").read_text()
     return make_executable_schema(
@@ -560,6 +482,7 @@ def build_schema() -> GraphQLSchema:
         project_type,
         run_type,
         json_string,
+        *artifact_resolvers.bindables,
         *unions,
         *interfaces,
     )

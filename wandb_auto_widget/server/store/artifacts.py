@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import Invalid, NotFound
 from .db import now
 from .entities import check_name, ensure_project, find_project
-from .ids import decode, encode
+from .ids import decode
 
 REGISTRY_PREFIX = "wandb-registry-"
 
@@ -83,10 +83,24 @@ def get_artifact(conn: sqlite3.Connection, gql_id: str, field: str = "artifactID
     return row  # type: ignore[no-any-return]
 
 
-def set_alias(conn: sqlite3.Connection, collection_id: int, artifact_id: int, alias: str) -> bool:
-    """Point ``alias`` at the artifact (an alias names one version at a time); True if new."""
+def committed_artifact(conn: sqlite3.Connection, gql_id: str) -> sqlite3.Row:
+    row = get_artifact(conn, gql_id)
+    if row["state"] != "COMMITTED":
+        raise Invalid(
+            f"artifactID: artifact {gql_id!r} is still being logged; "
+            "wait for it to be committed (artifact.wait()) first"
+        )
+    return row
+
+
+def check_alias(alias: str) -> None:
     if not alias or "/" in alias or ":" in alias:
         raise Invalid(f"alias: {alias!r} is not a valid alias (no '/' or ':')")
+
+
+def set_alias(conn: sqlite3.Connection, collection_id: int, artifact_id: int, alias: str) -> bool:
+    """Point ``alias`` at the artifact (an alias names one version at a time); True if new."""
+    check_alias(alias)
     current = conn.execute(
         "SELECT artifact_id FROM artifact_aliases WHERE collection_id = ? AND alias = ?",
         (collection_id, alias),
@@ -101,50 +115,132 @@ def set_alias(conn: sqlite3.Connection, collection_id: int, artifact_id: int, al
     return True
 
 
+def _collection_name(data: dict[str, Any]) -> str:
+    # wandb-core sends artifactCollectionName; older clients (and ours) a one-element list.
+    names = data.get("artifactCollectionNames") or []
+    name = data.get("artifactCollectionName")
+    if name and not names:
+        return str(name)
+    if len(names) != 1 or (name and name != names[0]):
+        raise Invalid(
+            "artifactCollectionName: give one collection name "
+            "(or artifactCollectionNames with exactly one)"
+        )
+    return str(names[0])
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise Invalid("metadata: must be a JSON object string") from None
+    if not isinstance(value, dict):
+        raise Invalid("metadata: must be a JSON object")
+    return value
+
+
+def _alias_names(data: dict[str, Any]) -> list[str]:
+    names = [a["alias"] if isinstance(a, dict) else a for a in data.get("aliases") or []]
+    return list(dict.fromkeys(str(n) for n in names))  # once each, in order
+
+
 def create_artifact(
     conn: sqlite3.Connection, data: dict[str, Any], default_entity: str
 ) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
-    """A new version in a sequence (created if needed), with ``latest`` and any aliases."""
+    """W&B's ``createArtifact``: a PENDING version in a sequence (created if needed).
+
+    It becomes a version (index, ``latest``, the requested aliases, the events) at
+    :func:`commit_artifact`. With ``enableDigestDeduplication``, content already committed in
+    the sequence is not logged again: that version is returned (COMMITTED), and gets the aliases.
+    """
     entity = data.get("entityName") or default_entity
     project, _ = ensure_project(conn, entity, data.get("projectName") or "uncategorized")
-    names = data.get("artifactCollectionNames") or []
-    if len(names) != 1:
-        raise Invalid("artifactCollectionNames: give exactly one collection name")
     type_name = data.get("artifactTypeName") or ""
     check_name(type_name, "artifactTypeName")
-    seq = _collection(conn, project["id"], names[0], type_name, "sequence")
-    metadata = data.get("metadata") or "{}"
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except json.JSONDecodeError:
-            raise Invalid("metadata: must be a JSON object string") from None
-    if not isinstance(metadata, dict):
-        raise Invalid("metadata: must be a JSON object")
-    # A version's index in its sequence is its membership index there.
+    seq = _collection(conn, project["id"], _collection_name(data), type_name, "sequence")
+    if seq["type_name"] != type_name:
+        raise Invalid(
+            f"artifactTypeName: artifact {seq['name']!r} already has type "
+            f"{seq['type_name']!r}; log it with that type or choose another name"
+        )
+    metadata = _metadata(data.get("metadata"))
+    aliases = _alias_names(data)
+    for alias in aliases:
+        check_alias(alias)
+    digest = str(data.get("digest") or "")
+    if data.get("enableDigestDeduplication") and digest:
+        same = conn.execute(
+            "SELECT * FROM artifacts WHERE sequence_id = ? AND digest = ? AND state = 'COMMITTED' "
+            "ORDER BY version_index DESC LIMIT 1",
+            (seq["id"], digest),
+        ).fetchone()
+        if same is not None:
+            return same, _apply_aliases(conn, seq["id"], same["id"], aliases)
+    run = None
+    if data.get("runName"):
+        run = conn.execute(
+            "SELECT id FROM runs WHERE project_id = ? AND name = ?",
+            (project["id"], data["runName"]),
+        ).fetchone()
     cur = conn.execute(
-        "INSERT INTO artifacts(sequence_id, version_index, digest, metadata, created_at) "
-        "SELECT ?, COALESCE(MAX(version_index), -1) + 1, ?, ?, ? FROM artifacts "
-        "WHERE sequence_id = ?",
-        (seq["id"], str(data.get("digest") or ""), json.dumps(metadata), now(), seq["id"]),
+        "INSERT INTO artifacts(sequence_id, digest, digest_algorithm, description, metadata, "
+        "state, pending_aliases, history_step, created_by_run, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, ?)",
+        (
+            seq["id"],
+            digest,
+            data.get("digestAlgorithm"),
+            data.get("description"),
+            json.dumps(metadata),
+            json.dumps(aliases),
+            data.get("historyStep"),
+            None if run is None else run["id"],
+            now(),
+        ),
     )
-    artifact_id = int(cur.lastrowid or 0)
-    _add_member(conn, seq["id"], artifact_id)
-    events = [ArtifactEvent("CREATE_ARTIFACT", artifact_id, seq["id"])]
-    for alias in [
-        "latest",
-        *[a["alias"] if isinstance(a, dict) else a for a in data.get("aliases") or []],
-    ]:
-        if set_alias(conn, seq["id"], artifact_id, alias):
-            events.append(ArtifactEvent("ADD_ARTIFACT_ALIAS", artifact_id, seq["id"], alias=alias))
-    return conn.execute("SELECT * FROM artifacts WHERE id = ?", (artifact_id,)).fetchone(), events
+    row = conn.execute("SELECT * FROM artifacts WHERE id = ?", (cur.lastrowid,)).fetchone()
+    return row, []
+
+
+def commit_artifact(
+    conn: sqlite3.Connection, artifact: sqlite3.Row, size: int, file_count: int
+) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
+    """W&B's ``commitArtifact``: the PENDING artifact becomes the sequence's next version and
+    takes ``latest`` and its aliases. Committing a committed artifact changes nothing."""
+    if artifact["state"] == "COMMITTED":
+        return artifact, []
+    seq_id = artifact["sequence_id"]
+    index = _add_member(conn, seq_id, artifact["id"])
+    conn.execute(
+        "UPDATE artifacts SET state = 'COMMITTED', version_index = ?, size = ?, file_count = ?, "
+        "pending_aliases = '[]', updated_at = ? WHERE id = ?",
+        (index, size, file_count, now(), artifact["id"]),
+    )
+    events = [ArtifactEvent("CREATE_ARTIFACT", artifact["id"], seq_id)]
+    aliases = ["latest", *json.loads(artifact["pending_aliases"])]
+    events += _apply_aliases(conn, seq_id, artifact["id"], list(dict.fromkeys(aliases)))
+    row = conn.execute("SELECT * FROM artifacts WHERE id = ?", (artifact["id"],)).fetchone()
+    return row, events
+
+
+def _apply_aliases(
+    conn: sqlite3.Connection, collection_id: int, artifact_id: int, aliases: list[str]
+) -> list[ArtifactEvent]:
+    return [
+        ArtifactEvent("ADD_ARTIFACT_ALIAS", artifact_id, collection_id, alias=alias)
+        for alias in aliases
+        if set_alias(conn, collection_id, artifact_id, alias)
+    ]
 
 
 def link_artifact(
     conn: sqlite3.Connection, data: dict[str, Any], default_entity: str
 ) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
     """Link a version into a portfolio (e.g. a registry collection), creating it if needed."""
-    artifact = get_artifact(conn, str(data.get("artifactID")))
+    artifact = committed_artifact(conn, str(data.get("artifactID")))
     entity = data.get("entityName") or default_entity
     project, _ = ensure_project(conn, entity, data.get("projectName") or "model-registry")
     type_name = conn.execute(
@@ -157,19 +253,16 @@ def link_artifact(
     if member_index(conn, portfolio["id"], artifact["id"]) is None:
         _add_member(conn, portfolio["id"], artifact["id"])
         events.append(ArtifactEvent("LINK_MODEL", artifact["id"], portfolio["id"]))
-    for alias in ["latest", *(data.get("aliases") or [])]:
-        alias = alias["alias"] if isinstance(alias, dict) else alias
-        if set_alias(conn, portfolio["id"], artifact["id"], alias):
-            events.append(
-                ArtifactEvent("ADD_ARTIFACT_ALIAS", artifact["id"], portfolio["id"], alias=alias)
-            )
+    # W&B points the portfolio's `latest` at the newly linked version itself.
+    aliases = list(dict.fromkeys(["latest", *_alias_names(data)]))
+    events += _apply_aliases(conn, portfolio["id"], artifact["id"], aliases)
     return portfolio, events
 
 
 def change_aliases(
     conn: sqlite3.Connection, data: dict[str, Any], add: bool
 ) -> list[ArtifactEvent]:
-    artifact = get_artifact(conn, str(data.get("artifactID")))
+    artifact = committed_artifact(conn, str(data.get("artifactID")))
     events = []
     for entry in data.get("aliases") or []:
         alias = entry.get("alias") if isinstance(entry, dict) else entry
@@ -253,40 +346,3 @@ def change_collection_tags(
         "UPDATE artifact_collections SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"])
     )
     return events
-
-
-def collection_json(row: sqlite3.Row) -> dict[str, Any]:
-    kind = "ArtifactSequence" if row["kind"] == "sequence" else "ArtifactPortfolio"
-    return {
-        "__typename": kind,
-        "id": encode(kind, row["id"]),
-        "name": row["name"],
-        "description": row["description"],
-        "createdAt": row["created_at"],
-        "tags": json.loads(row["tags"]),
-    }
-
-
-def artifact_json(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
-    seq = conn.execute(
-        "SELECT * FROM artifact_collections WHERE id = ?", (row["sequence_id"],)
-    ).fetchone()
-    aliases = [
-        {"alias": a, "artifactCollectionName": name}
-        for a, name in conn.execute(
-            "SELECT aa.alias, c.name FROM artifact_aliases aa JOIN artifact_collections c "
-            "ON c.id = aa.collection_id WHERE aa.artifact_id = ? ORDER BY aa.alias",
-            (row["id"],),
-        )
-    ]
-    return {
-        "id": encode("Artifact", row["id"]),
-        "digest": row["digest"],
-        "versionIndex": row["version_index"],
-        "state": row["state"],
-        "metadata": row["metadata"],
-        "tags": [{"name": t} for t in json.loads(row["tags"])],
-        "aliases": aliases,
-        "createdAt": row["created_at"],
-        "artifactSequence": collection_json(seq),
-    }

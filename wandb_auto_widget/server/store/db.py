@@ -44,13 +44,22 @@ class Database:
         return conn
 
     def _migrate(self) -> None:
-        with self.write() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={number}")
+        # Foreign keys off while migrating, so that a table rebuild's DROP TABLE does not
+        # cascade into the rows that reference it; checked before the commit instead.
+        self._writer.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with self.write() as conn:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={number}")
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise sqlite3.IntegrityError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            self._writer.execute("PRAGMA foreign_keys=ON")
 
     @property
     def schema_version(self) -> int:

@@ -8,7 +8,9 @@ import binascii
 from ..errors import Invalid
 
 
-def encode(kind: str, number: int) -> str:
+def encode(kind: str, number: int | str) -> str:
+    """``number`` is a row id; a string key (``"3:latest"``) for objects that are only ever
+    returned, never looked up by id (aliases, memberships, tags)."""
     return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 

@@ -191,4 +191,38 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (execution_id, attempt)
     ) WITHOUT ROWID;
     """,
+    # 5: artifacts as the wandb SDK logs them: created PENDING, given files and a manifest,
+    # then committed. The version index is assigned at commit, so it becomes nullable; SQLite
+    # cannot drop NOT NULL in place, hence the rebuild (db.py turns foreign keys off around
+    # migrations, as https://www.sqlite.org/lang_altertable.html#otheralter prescribes).
+    """
+    CREATE TABLE artifacts_v5 (
+        id INTEGER PRIMARY KEY,
+        sequence_id INTEGER NOT NULL REFERENCES artifact_collections(id) ON DELETE CASCADE,
+        version_index INTEGER,
+        digest TEXT NOT NULL,
+        digest_algorithm TEXT,
+        description TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        tags TEXT NOT NULL DEFAULT '[]',
+        state TEXT NOT NULL DEFAULT 'COMMITTED' CHECK (state IN ('PENDING', 'COMMITTED')),
+        pending_aliases TEXT NOT NULL DEFAULT '[]',
+        history_step INTEGER,
+        size INTEGER NOT NULL DEFAULT 0,
+        file_count INTEGER NOT NULL DEFAULT 0,
+        created_by_run INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT,
+        UNIQUE (sequence_id, version_index)
+    );
+    INSERT INTO artifacts_v5(
+        id, sequence_id, version_index, digest, metadata, tags, state, created_by_run, created_at
+    )
+    SELECT id, sequence_id, version_index, digest, metadata, tags, state, created_by_run,
+           created_at
+    FROM artifacts;
+    DROP TABLE artifacts;
+    ALTER TABLE artifacts_v5 RENAME TO artifacts;
+    CREATE INDEX artifacts_by_digest ON artifacts(sequence_id, digest);
+    """,
 ]

@@ -1,0 +1,270 @@
+"""Resolvers for artifacts: what the wandb SDK sends for ``run.log_artifact`` / ``art.wait()``
+(createArtifact, createArtifactManifest, createArtifactFiles, the uploads, commitArtifact,
+ArtifactByID), ``run.link_artifact`` (LinkArtifact, FetchOrgInfoFromEntity) and
+``wandb.Api().artifact()`` (ArtifactMembershipByName); plus aliases and tags.
+
+Events (created, linked, alias and tag added...) go to the engine inside the same write
+transaction, so an automation fires exactly when the change is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType
+
+from ..errors import Invalid, NotFound
+from ..manifests import manifest_totals
+from ..store import artifacts, entities
+from ..store.ids import encode
+from . import artifact_objects, objects
+from .context import ctx, page
+
+query = QueryType()
+mutation = MutationType()
+project_type = ObjectType("Project")
+entity_type = ObjectType("Entity")
+user_type = ObjectType("User")
+sequence_type = ObjectType("ArtifactSequence")
+bindables = [query, mutation, project_type, entity_type, user_type, sequence_type]
+
+# ---------------------------------------------------------------------------- reads
+
+
+@query.field("artifact")
+def _artifact_by_id(_: Any, info: Any, id: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    try:
+        row = artifacts.get_artifact(conn, id, field="id")
+    except NotFound:
+        return None
+    return artifact_objects.artifact(conn, row, c.viewer)
+
+
+@project_type.field("artifactCollections")
+def _collections(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    rows = conn.execute(
+        "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id",
+        (obj["_row"]["id"],),
+    ).fetchall()
+    return page(rows, first, after, lambda r: artifact_objects.collection(conn, r, c.viewer))
+
+
+@project_type.field("artifact")
+def _project_artifact(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    found = artifact_objects.find_member(conn, obj["_row"]["id"], name)
+    return None if found is None else artifact_objects.artifact(conn, found[1], c.viewer)
+
+
+@project_type.field("artifactCollectionMembership")
+def _membership(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    found = artifact_objects.find_member(conn, obj["_row"]["id"], name)
+    return None if found is None else artifact_objects.membership(conn, *found, c.viewer)
+
+
+@project_type.field("artifactType")
+def _artifact_type(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    created = (
+        ctx(info)
+        .db.read()
+        .execute(
+            "SELECT MIN(created_at) FROM artifact_collections WHERE project_id = ? "
+            "AND type_name = ?",
+            (obj["_row"]["id"], name),
+        )
+        .fetchone()[0]
+    )
+    if created is None:
+        return None
+    type_id = encode("ArtifactType", f"{obj['_row']['id']}:{name}")
+    return {"__typename": "ArtifactType", "id": type_id, "name": name, "createdAt": created}
+
+
+@sequence_type.field("latestArtifact")
+def _latest(obj: dict[str, Any], info: Any) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    row = conn.execute(
+        "SELECT a.* FROM artifact_aliases aa JOIN artifacts a ON a.id = aa.artifact_id "
+        "WHERE aa.collection_id = ? AND aa.alias = 'latest'",
+        (obj["_row"]["id"],),
+    ).fetchone()
+    return None if row is None else artifact_objects.artifact(conn, row, c.viewer)
+
+
+def _organization(entity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": encode("Organization", entity["_row"]["id"]),
+        "name": entity["name"],
+        "orgEntity": entity,
+    }
+
+
+@entity_type.field("organization")
+def _entity_organization(obj: dict[str, Any], _: Any) -> dict[str, Any]:
+    return _organization(obj)
+
+
+@entity_type.field("user")
+def _entity_user(_: Any, info: Any) -> dict[str, Any]:
+    return objects.user(ctx(info).viewer)
+
+
+@user_type.field("organizations")
+def _organizations(_: Any, info: Any) -> list[dict[str, Any]]:
+    c = ctx(info)
+    return [_organization(objects.entity(entities.get_entity(c.db.read(), c.viewer)))]
+
+
+# ---------------------------------------------------------------------------- logging
+
+
+@mutation.field("createArtifact")
+def _create_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row, events = artifacts.create_artifact(conn, input, c.viewer)
+        c.engine.on_artifact_events(conn, events)
+        return {"artifact": artifact_objects.artifact(conn, row, c.viewer)}
+
+
+def _pending(conn: Any, gql_id: str, field: str) -> Any:
+    row = artifacts.get_artifact(conn, gql_id, field=field)
+    if row["state"] != "PENDING":
+        raise Invalid(f"{field}: artifact {gql_id!r} is already committed; log a new version")
+    return row
+
+
+@mutation.field("createArtifactManifest")
+def _create_manifest(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    row = _pending(c.db.read(), input["artifactID"], "artifactID")
+    # A FULL manifest lists every file; wandb-core also names the previous version as its
+    # baseArtifactID then, which only matters for the PATCH / INCREMENTAL kinds.
+    if input.get("type") not in (None, "FULL"):
+        raise Invalid(
+            "type: only FULL manifests are supported here; log the whole artifact "
+            "(no incremental or patch versions)"
+        )
+    # wandb-core asks twice: first for an id (digest ""), then for an upload URL.
+    url = c.uploads.manifest_url(row["id"], input["digest"]) if input["digest"] else None
+    return {
+        "artifactManifest": {
+            "id": encode("ArtifactManifest", row["id"]),
+            "file": {
+                "id": encode("File", f"manifest:{row['id']}"),
+                "name": input["name"],
+                "uploadUrl": url,
+                "uploadHeaders": [],
+            },
+        }
+    }
+
+
+@mutation.field("createArtifactFiles")
+def _create_files(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    shaped: dict[str, dict[str, Any]] = {}
+    edges = []
+    for i, spec in enumerate(input["artifactFiles"]):
+        field = f"artifactFiles[{i}]"
+        if spec["artifactID"] not in shaped:
+            row = _pending(conn, spec["artifactID"], f"{field}.artifactID")
+            shaped[spec["artifactID"]] = artifact_objects.artifact(conn, row, c.viewer)
+        path = c.uploads.object_path(spec["md5"], f"{field}.md5")
+        edges.append(
+            {
+                "node": {
+                    "id": encode("File", path.name),
+                    "name": spec["name"],
+                    "storagePath": str(path.relative_to(c.uploads.directory)),
+                    "uploadUrl": c.uploads.object_url(spec["md5"]),
+                    "uploadHeaders": [],
+                    "uploadMultipartUrls": None,
+                    "artifact": shaped[spec["artifactID"]],
+                }
+            }
+        )
+    return {"files": {"edges": edges}}
+
+
+@mutation.field("commitArtifact")
+def _commit_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        row = artifacts.get_artifact(conn, input["artifactID"])
+        totals = manifest_totals(c.uploads, row["id"])
+        row, events = artifacts.commit_artifact(conn, row, totals.size, totals.file_count)
+        c.engine.on_artifact_events(conn, events)
+        return {"artifact": artifact_objects.artifact(conn, row, c.viewer)}
+
+
+# ---------------------------------------------------------------------------- links, aliases, tags
+
+
+@mutation.field("linkArtifact")
+def _link_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        portfolio, events = artifacts.link_artifact(conn, input, c.viewer)
+        c.engine.on_artifact_events(conn, events)
+        artifact = artifacts.get_artifact(conn, input["artifactID"])
+        member = artifact_objects.membership(conn, portfolio, artifact, c.viewer)
+        assert member is not None  # link_artifact just made it a member
+        return {
+            "versionIndex": member["versionIndex"],
+            "artifactCollection": artifact_objects.collection(conn, portfolio, c.viewer),
+            "artifactMembership": member,
+        }
+
+
+@mutation.field("addAliases")
+def _add_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        c.engine.on_artifact_events(conn, artifacts.change_aliases(conn, input, add=True))
+    return {"success": True}
+
+
+@mutation.field("deleteAliases")
+def _delete_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    with ctx(info).db.write() as conn:
+        artifacts.change_aliases(conn, input, add=False)
+    return {"success": True}
+
+
+@mutation.field("updateArtifact")
+def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        c.engine.on_artifact_events(conn, artifacts.change_tags(conn, input))
+        row = artifacts.get_artifact(conn, input["artifactID"])
+        return {"artifact": artifact_objects.artifact(conn, row, c.viewer)}
+
+
+def _collection_tags(info: Any, input: dict[str, Any], add: bool) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        c.engine.on_artifact_events(
+            conn, artifacts.change_collection_tags(conn, input, add, c.viewer)
+        )
+    return {"tags": [{"name": t["tagName"]} for t in input["tags"]], "success": True}
+
+
+@mutation.field("createArtifactCollectionTagAssignments")
+def _add_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    return _collection_tags(info, input, add=True)
+
+
+@mutation.field("deleteArtifactCollectionTagAssignments")
+def _delete_collection_tags(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    return _collection_tags(info, input, add=False)

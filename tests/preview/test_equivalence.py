@@ -6,11 +6,16 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wandb_auto_widget.automations import RunEvent
-from wandb_auto_widget.preview import FirePolicy, StreamEvaluator, evaluate
+from wandb_auto_widget.preview import FirePolicy, StreamEvaluator, evaluate, rule_from
+from wandb_auto_widget.preview.policy import resolve_policy
+from wandb_auto_widget.preview.stream import Fire, fire_batch
+from wandb_auto_widget.preview.values import as_number
+from wandb_auto_widget.preview.windows import Windows
 
 METRIC = "val/loss"
 
@@ -151,4 +156,52 @@ def test_push_rows_equals_pushing_one_by_one(
         assert got == expected  # steps, timestamps and values, bit for bit
     assert json.loads(json.dumps(batched.state_dict())) == json.loads(
         json.dumps(one_by_one.state_dict())
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(filters(), min_size=1, max_size=5),
+    histories(),
+    st.lists(st.integers(1, 40), min_size=1, max_size=6),
+)
+def test_shared_windows_fire_what_each_rule_fires_alone(
+    flts: list[Any], history: Any, batch_sizes: list[int]
+) -> None:
+    """The engine's path: one Windows per metric (saved as bytes between batches), one series
+    per rule, each rule's own policy state; fires as each rule's StreamEvaluator does."""
+    rules = [rule_from(f) for f in flts]
+    policy = resolve_policy("wandb")
+    capacity = max(rule.history_needed for rule in rules)
+    for run_id, rows in history.items():
+        expected = [StreamEvaluator(f).push_rows(run_id, rows) for f in flts]
+        saved, states = Windows().to_bytes(), [(False, None)] * len(rules)
+        got: list[list[Fire]] = [[] for _ in rules]
+        start, sizes = 0, iter(batch_sizes * 100)
+        while start < len(rows):
+            batch = rows[start : start + next(sizes)]
+            start += len(batch)
+            steps, stamps, values = _columns(batch)
+            windows, advance = Windows.from_bytes(saved).advance(
+                run_id, steps, stamps, values, capacity
+            )
+            saved = windows.to_bytes()
+            if advance is None:
+                continue
+            for i, rule in enumerate(rules):
+                fires, *state = fire_batch(rule, policy, advance.series(rule), *states[i])
+                states[i] = (state[0], state[1])
+                got[i] += fires
+        assert got == expected
+
+
+def _columns(rows: list[dict[str, Any]]) -> tuple[Any, Any, Any]:
+    def number(value: Any) -> float:
+        found = as_number(value)
+        return math.nan if found is None else found
+
+    return (
+        np.array([row["_step"] for row in rows], dtype=np.int64),
+        np.array([number(row.get("_timestamp")) for row in rows]),
+        np.array([number(row.get(METRIC)) for row in rows]),
     )

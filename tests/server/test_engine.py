@@ -131,6 +131,49 @@ def test_engine_fires_exactly_what_the_preview_shows(local: LocalServer) -> None
     assert fired  # the case is not trivial
 
 
+def test_automations_sharing_a_metric_each_fire_what_their_preview_shows(
+    local: LocalServer,
+) -> None:
+    """The engine shares windows per metric and series per window shape; every automation
+    must still fire exactly what its own preview shows."""
+    api = local.api
+    project = api.create_project("p")
+    acc = RunEvent.metric("acc")
+    filters = [
+        acc.mean(3) > 0.54,
+        acc.mean(3) > 0.9,  # same series as the one above, another threshold
+        acc.mean(3) <= 0.52,
+        acc.max(5) >= 3.0,
+        acc.min(4) < 0.505,
+        acc.mean(10).increases_by(frac=0.5),
+        acc.mean(4).changes_by(diff=0.5),
+        acc.zscore(8).abs() > 1.5,
+        RunEvent.metric("loss").mean(2) > 0.5,
+    ]
+    automations = [
+        api.create_automation(OnRunMetric(scope=project, filter=f) >> DoNothing(), name=f"m{i}")
+        for i, f in enumerate(filters)
+    ]
+    values = [0.5 + 0.01 * (i % 7) + (3.0 if i in (40, 90, 91) else 0.0) for i in range(150)]
+    rows = [
+        {"_step": i, "_timestamp": 1.7e9 + i * 1800.0, "acc": v, "loss": 1.0 - i / 150}
+        for i, v in enumerate(values)
+    ]
+    run = api.init_run("local/p", run_id="shared")
+    for start in range(0, 150, 23):
+        run.log(rows[start : start + 23])
+    for flt, automation in zip(filters, automations, strict=True):
+        fired = sorted(e.event["step"] for e in api.automation_history(automation, limit=200))
+        assert fired == evaluate(flt, {"shared": rows})["shared"].fire_steps, flt
+    # An automation created mid-run reads the metric's windows as the preview does: its first
+    # window already holds the four values logged before it existed.
+    late = api.create_automation(
+        OnRunMetric(scope=project, filter=acc.mean(5) > 0.1) >> DoNothing(), name="late"
+    )
+    run.log({"_step": 150, "_timestamp": 1.7e9 + 150 * 1800.0, "acc": 0.5})
+    assert [e.event["step"] for e in api.automation_history(late)] == [150]
+
+
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "restart.db"
     flt = RunEvent.metric("loss").mean(4) > 1

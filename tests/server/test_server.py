@@ -215,3 +215,30 @@ def test_upload_urls_are_signed(server: LocalServer, api: Api, project_name: str
     url = created["data"]["createRunFiles"]["files"][0]["uploadUrl"]
     assert httpx.put(url, content=b"hello").status_code == 200  # no Authorization needed
     assert httpx.put(url[:-3] + "xyz", content=b"forged").status_code == 403
+
+
+def test_migration_keeps_fire_policy_state(db_path: Path) -> None:
+    """Migration 6 splits the engine's state: each automation keeps whether its condition
+    held and when it last fired (so an upgrade never fires twice); windows refill."""
+    conn = sqlite3.connect(db_path)
+    for script in MIGRATIONS[:5]:
+        conn.executescript(script)
+    old_state = {"last_condition": True, "last_fire_ts": 1.7e9, "prefix": [0.0, 1.0]}
+    conn.executescript(
+        f"""
+        PRAGMA user_version=5;
+        INSERT INTO entities(id, name, created_at) VALUES (1, 'local', 'now');
+        INSERT INTO projects(id, entity_id, name, created_at) VALUES (1, 1, 'p', 'now');
+        INSERT INTO runs(id, project_id, name, created_at, heartbeat_at)
+            VALUES (1, 1, 'r', 'now', 'now');
+        INSERT INTO triggers(id, entity_id, name, enabled, scope_type, scope_id, event_type,
+                             event_filter, action_type, action_config, created_at)
+            VALUES (1, 1, 'a', 1, 'PROJECT', 'x', 'RUN_METRIC', '{{}}', 'NO_OP', '{{}}', 'now');
+        INSERT INTO evaluator_state VALUES (1, 1, 'f', '{json.dumps(old_state)}');
+        """
+    )
+    conn.close()
+    db = Database(db_path)
+    state = db.read().execute("SELECT fingerprint, state FROM evaluator_state").fetchone()
+    assert (state[0], json.loads(state[1])) == ("f", [True, 1.7e9])
+    db.close()

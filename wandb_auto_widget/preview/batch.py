@@ -58,6 +58,13 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
     return evaluate_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
 
 
+def condition_of(rule: Rule, series: F64) -> npt.NDArray[np.bool_]:
+    """Where the rule's comparison holds on its evaluated series (never where it is NaN)."""
+    if rule.kind == "threshold":
+        return _compare(series, rule.cmp, rule.threshold)
+    return _directed(series, rule.cmp, rule.threshold)
+
+
 def evaluate_with_history(
     rule: Rule,
     x: F64,
@@ -67,12 +74,28 @@ def evaluate_with_history(
     tail: int,
     seen: int,
 ) -> tuple[F64, npt.NDArray[np.bool_]]:
+    """:func:`series_with_history` and the condition on it."""
+    series = series_with_history(rule, x, prefix, squares, anchor, tail, seen)
+    return series, condition_of(rule, series)
+
+
+def series_with_history(
+    rule: Rule,
+    x: F64,
+    prefix: F64,
+    squares: F64,
+    anchor: float,
+    tail: int,
+    seen: int,
+) -> F64:
     """Evaluate the values ``x[tail:]``, given the ``tail`` values logged just before them.
 
     ``prefix[k]`` / ``squares[k]`` are the run's running sums of ``x - anchor`` and its
     square before ``x[k]`` (``len(x) + 1`` entries), carried from earlier batches; ``seen``
     counts the run's values before ``x[0]``. With no tail this is the whole-history batch
     evaluation; with one it is ``StreamEvaluator.push_rows``. Same operations either way.
+    The series depends on the rule's metric, aggregation and windows, not on its comparison
+    or threshold.
     """
     n = x.size
     new = n - tail
@@ -81,7 +104,7 @@ def evaluate_with_history(
     # are a suffix starting at ``lo``, so every window below is a slice, not a gather.
     lo = max(tail, rule.history_needed - 1 - seen)
     if lo >= n:
-        return series, np.zeros(new, dtype=bool)
+        return series
     out = slice(lo - tail, new)
     w = rule.window
 
@@ -103,7 +126,7 @@ def evaluate_with_history(
 
     if rule.kind == "threshold":
         series[out] = agg(w, 0, rule.agg)
-        return series, _compare(series, rule.cmp, rule.threshold)
+        return series
     if rule.kind == "change":
         current = agg(w, 0, rule.agg)
         prior = agg(rule.prior, w, rule.agg)
@@ -112,7 +135,7 @@ def evaluate_with_history(
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 delta = np.where(prior == 0.0, np.nan, delta / np.abs(prior))
         series[out] = delta
-        return series, _directed(series, rule.cmp, rule.threshold)
+        return series
     # z-score of x[k] against the w values logged just before it.
     mean = (prefix[lo:n] - prefix[lo - w : n - w]) / w
     var = (squares[lo:n] - squares[lo - w : n - w]) / w - mean * mean
@@ -121,4 +144,4 @@ def evaluate_with_history(
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = np.where(flat, np.nan, ((x[lo:n] - anchor) - mean) / std)
     series[out] = z
-    return series, _directed(series, rule.cmp, rule.threshold)
+    return series

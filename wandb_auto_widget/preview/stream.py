@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .batch import evaluate_with_history
+from .batch import condition_of
 from .history import STEP, TIMESTAMP
 from .policy import FirePolicy, PolicyLike, resolve_policy, select_fires
 from .rules import Z_TOLERANCE, Rule, rule_from
 from .values import as_number, lookup
+from .windows import SeriesBatch, Windows
 
 _STATE_VERSION = 1
 _ABSENT = object()
@@ -40,6 +41,48 @@ class Fire:
     """The evaluated quantity: the window aggregate, the change or the z-score."""
     metric_value: float
     """The raw metric value logged at this step."""
+
+
+def fire_batch(
+    rule: Rule,
+    policy: FirePolicy,
+    batch: SeriesBatch,
+    last_condition: bool,
+    last_fire_ts: float | None,
+) -> tuple[list[Fire], bool, float | None]:
+    """Apply ``rule``'s comparison and the fire policy to a pushed batch's series.
+
+    Returns the fires and the policy state to carry: whether the condition held at the last
+    value, and the time of the last fire (for a cooldown).
+    """
+    condition = condition_of(rule, batch.series)
+    ts = batch.timestamps
+    if policy.cooldown_s is not None:
+        candidates = condition.copy()
+        if policy.mode == "edge":
+            candidates[1:] &= ~condition[:-1]
+            candidates[0] &= not last_condition
+        if np.isnan(ts[candidates]).any():
+            raise ValueError(
+                f"run {batch.run_id!r}: rows need '_timestamp' (seconds) for a policy with a "
+                "cooldown"
+            )
+    fire_index = select_fires(
+        policy, condition, ts, previous_condition=last_condition, last_fire_ts=last_fire_ts
+    )
+    if policy.cooldown_s is not None and fire_index.size:
+        last_fire_ts = float(ts[fire_index[-1]])
+    fires = [
+        Fire(
+            batch.run_id,
+            int(batch.steps[i]),
+            None if math.isnan(ts[i]) else float(ts[i]),
+            float(batch.series[i]),
+            float(batch.values[i]),
+        )
+        for i in fire_index
+    ]
+    return fires, bool(condition[-1]), last_fire_ts
 
 
 class _Extreme:
@@ -176,79 +219,52 @@ class StreamEvaluator:
     ) -> list[Fire]:
         """:meth:`push_rows` for rows already split into columns (NaN where a value does not
         count), as the engine extracts them once per batch for all its automations."""
+        batch = self.push_series(run_id, steps, timestamps, values)
+        if batch is None:
+            return []
+        s = self._runs[run_id]
+        fires, s.last_condition, s.last_fire_ts = fire_batch(
+            self.rule, self.policy, batch, s.last_condition, s.last_fire_ts
+        )
+        return fires
+
+    def push_series(
+        self,
+        run_id: str,
+        steps: npt.NDArray[np.int64],
+        timestamps: npt.NDArray[np.float64],
+        values: npt.NDArray[np.float64],
+    ) -> SeriesBatch | None:
+        """Advance the run's windows by a batch of columns and return the evaluated series of
+        its counted values (None if none counted), leaving the fire policy's state alone."""
         s = self._runs.get(run_id)
         if s is None:
             s = self._runs[run_id] = self._new_state()
-        if steps.size == 0:
-            return []
-        # Rows whose step does not increase are dropped, as push() drops them.
-        floor = np.iinfo(np.int64).min if s.last_step is None else s.last_step
-        if steps[0] > floor and bool((steps[1:] > steps[:-1]).all()):
-            keep = np.isfinite(values)  # the usual batch: steps already increase
-            s.last_step = int(steps[-1])
-        else:
-            before = np.maximum.accumulate(np.concatenate([[floor], steps[:-1]]))
-            keep = (steps > before) & np.isfinite(values)
-            s.last_step = int(max(floor, int(steps.max())))
-        if keep.all():
-            x, st, ts = values, steps, timestamps
-        else:
-            x, st, ts = values[keep], steps[keep], timestamps[keep]
-        if x.size == 0:
-            return []
-        if s.count == 0:
-            s.anchor = float(x[0])
-        d = x - s.anchor
-        tail = np.fromiter(s.recent, dtype=np.float64, count=len(s.recent))
-        # Running sums continue from the carried ones, added left to right as push() adds.
-        new_prefix = np.cumsum(np.concatenate([[s.prefix[-1]], d]))
-        prefix = np.concatenate([np.fromiter(s.prefix, np.float64, len(s.prefix))[:-1], new_prefix])
-        squares = prefix  # only z-scores read squares
-        if self._is_zscore:
-            new_squares = np.cumsum(np.concatenate([[s.squares[-1]], d * d]))
-            squares = np.concatenate(
-                [np.fromiter(s.squares, np.float64, len(s.squares))[:-1], new_squares]
-            )
-        x_all = np.concatenate([tail, x])
-        series, condition = evaluate_with_history(
-            self.rule, x_all, prefix, squares, s.anchor, tail.size, s.count - tail.size
+        windows = Windows(
+            s.last_step,
+            s.count,
+            s.anchor,
+            np.fromiter(s.prefix, np.float64, len(s.prefix)),
+            np.fromiter(s.squares, np.float64, len(s.squares)),
+            np.fromiter(s.recent, np.float64, len(s.recent)),
         )
-        policy = self.policy
-        if policy.cooldown_s is not None:
-            candidates = condition.copy()
-            if policy.mode == "edge":
-                candidates[1:] &= ~condition[:-1]
-                candidates[0] &= not s.last_condition
-            if np.isnan(ts[candidates]).any():
-                raise ValueError(
-                    f"run {run_id!r}: rows need '_timestamp' (seconds) for a policy with a cooldown"
-                )
-        fire_index = select_fires(
-            policy, condition, ts, previous_condition=s.last_condition, last_fire_ts=s.last_fire_ts
+        after, advance = windows.advance(
+            run_id, steps, timestamps, values, self._prefix_len - 1, squares=self._is_zscore
         )
         # Carry the state forward exactly as push() would have left it.
-        # The deques are bounded; converting only what they keep saves the rest of the batch.
-        n = self._prefix_len
-        s.count += x.size
-        s.prefix.extend(new_prefix[1:][-n:].tolist())
+        s.last_step = after.last_step
+        if advance is None:
+            return None
+        s.count, s.anchor = after.count, after.anchor
+        for kept, now in ((s.prefix, after.prefix), (s.recent, after.recent)):
+            kept.clear()
+            kept.extend(now.tolist())
         if self._is_zscore:
-            s.squares.extend(new_squares[1:][-n:].tolist())
-        s.recent.extend(x[-(n - 1) :].tolist())
-        s.last_condition = bool(condition[-1])
-        if policy.cooldown_s is not None and fire_index.size:
-            s.last_fire_ts = float(ts[fire_index[-1]])
+            s.squares.clear()
+            s.squares.extend(after.squares.tolist())
         if self._uses_extremes:
             self._rebuild_extremes(s)
-        return [
-            Fire(
-                run_id,
-                int(st[i]),
-                None if math.isnan(ts[i]) else float(ts[i]),
-                float(series[i]),
-                float(x[i]),
-            )
-            for i in fire_index
-        ]
+        return advance.series(self.rule)
 
     def _rebuild_extremes(self, s: _RunState) -> None:
         """The monotonic deques push() would hold, rebuilt from the carried values."""

@@ -14,13 +14,17 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from ...automations import OnRunMetric, OnRunState
 from ...automations.events import EVENT_CLASSES, EventType
-from ...preview import StreamEvaluator, matches_run_filter, state_change_fires
-from ...preview.stream import Fire
+from ...preview import matches_run_filter, state_change_fires
+from ...preview.policy import resolve_policy
+from ...preview.rules import Rule, rule_from
+from ...preview.stream import Fire, fire_batch
 from ...preview.values import as_number, lookup
+from ...preview.windows import SeriesBatch, Windows
 from ..store.artifacts import ArtifactEvent
 from ..store.ids import encode
 from ..store.runs import run_fields
@@ -28,43 +32,51 @@ from .outbox import enqueue
 
 RUN_METRIC_TYPES = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
 POLICY: Final = "wandb"  # the preview's default: at most once per run per 24 h
+POLICY_RULES: Final = resolve_policy(POLICY)
 
 
 class TriggerCache:
-    """Parsed events and evaluators by trigger id, rebuilt when an automation's filter
-    changes. Evaluators hold no run state between batches: it is loaded from, and saved to,
-    the database inside each ingest transaction, so a rolled-back batch leaves no trace."""
+    """Parsed events and their rules by trigger id, rebuilt when an automation's filter
+    changes. No run state is kept here: it is loaded from, and saved to, the database inside
+    each ingest transaction, so a rolled-back batch leaves no trace."""
 
     def __init__(self) -> None:
-        self._parsed: dict[int, tuple[str, Any]] = {}
-        self._evaluators: dict[int, tuple[str, StreamEvaluator]] = {}
+        self._parsed: dict[int, tuple[str, Any, Rule | None]] = {}
 
     def fingerprint(self, trigger: sqlite3.Row) -> str:
-        """Identifies the filter that evaluator state was saved for (a changed filter starts
+        """Identifies the filter that policy state was saved for (a changed filter starts
         afresh)."""
         return _filter_fingerprint(trigger["event_filter"])
 
-    def evaluator(self, trigger: sqlite3.Row, event: Any) -> StreamEvaluator:
-        cached = self._evaluators.get(trigger["id"])
-        if cached is None or cached[0] != trigger["event_filter"]:
-            cached = (trigger["event_filter"], StreamEvaluator(event, policy=POLICY))
-            self._evaluators[trigger["id"]] = cached
-        return cached[1]
-
     def event(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> Any:
+        return self._parse(trigger, scope)[0]
+
+    def rule(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> Rule:
+        """The flattened condition of a metric automation."""
+        rule = self._parse(trigger, scope)[1]
+        assert rule is not None, "rule() is for metric automations"
+        return rule
+
+    def _parse(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> tuple[Any, Rule | None]:
         cached = self._parsed.get(trigger["id"])
         key = trigger["event_filter"] + trigger["scope_id"]
         if cached is None or cached[0] != key:
             cls = EVENT_CLASSES[EventType(trigger["event_type"])]
-            cached = (key, cls.model_validate({"scope": scope, "filter": trigger["event_filter"]}))
-            self._parsed[trigger["id"]] = cached
-        return cached[1]
+            event = cls.model_validate({"scope": scope, "filter": trigger["event_filter"]})
+            rule = rule_from(event) if isinstance(event, OnRunMetric) else None
+            cached = self._parsed[trigger["id"]] = (key, event, rule)
+        return cached[1], cached[2]
 
 
 @functools.lru_cache(maxsize=4096)
 def _filter_fingerprint(event_filter: str) -> str:
     # Cached: every batch asks for it once per automation.
     return hashlib.sha1(event_filter.encode()).hexdigest()
+
+
+def _series_key(rule: Rule) -> tuple[Any, ...]:
+    """What a rule's series depends on: not its comparison or threshold."""
+    return (rule.kind, rule.agg, rule.window, rule.prior, rule.relative)
 
 
 def _project_scope(project_id: int, name: str) -> dict[str, Any]:
@@ -105,22 +117,34 @@ def _number(value: Any) -> float:
     return math.nan if number is None else number
 
 
-def _columns(rows: list[dict[str, Any]], metric: str, cache: dict[str, Any]) -> Any:
+_PLAIN: Final = frozenset({float, int, type(None)})
+
+
+def _column(rows: list[dict[str, Any]], key: str) -> npt.NDArray[np.float64]:
+    """A logged key as floats, NaN where it does not count (missing, bool, text...)."""
+    found = [row.get(key) for row in rows]
+    nested = "." in key
+    if set(map(type, found)) <= _PLAIN and not (nested and None in found):
+        # The usual batch: plain numbers and gaps, which numpy converts as _number() would.
+        return np.array(found, dtype=np.float64)
+    return np.array(
+        [
+            _number(value if not nested or key in row else lookup(row, key))
+            for row, value in zip(rows, found, strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def _columns(
+    rows: list[dict[str, Any]], metric: str, cache: dict[str, Any]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """(steps, timestamps, values) of ``metric`` in this batch, extracted once per metric."""
     if "_steps" not in cache:
-        cache["_steps"] = np.asarray([row["_step"] for row in rows], dtype=np.int64)
-        cache["_ts"] = np.asarray(
-            [_number(row.get("_timestamp")) for row in rows], dtype=np.float64
-        )
+        cache["_steps"] = np.fromiter((row["_step"] for row in rows), np.int64, len(rows))
+        cache["_ts"] = _column(rows, "_timestamp")
     if metric not in cache:
-        nested = "." in metric
-        cache[metric] = np.asarray(
-            [
-                _number(row.get(metric) if not nested or metric in row else lookup(row, metric))
-                for row in rows
-            ],
-            dtype=np.float64,
-        )
+        cache[metric] = _column(rows, metric)
     return cache["_steps"], cache["_ts"], cache[metric]
 
 
@@ -132,64 +156,113 @@ def on_history(
     run: sqlite3.Row,
     rows: list[dict[str, Any]],
 ) -> int:
-    """Push newly accepted history rows through each matching metric automation."""
+    """Push newly accepted history rows through each matching metric automation.
+
+    Work is shared as far as the semantics allow: one set of running windows per metric
+    (advanced once per batch, saved once), one evaluated series per distinct window shape,
+    and per automation only its comparison and its fire policy. The windows cover the run's
+    values since the first automation on the metric saw it, as the preview's windows cover
+    the run's whole history.
+    """
     if not rows:
         return 0
-    fired = 0
     scope = _project_scope(project["id"], project["name"])
     fields = run_fields(run)
-    columns: dict[str, Any] = {}
-    key = str(run["id"])
-    # One read and one write of evaluator state per batch, for all the automations.
-    stored = {
-        row["trigger_id"]: row
+    by_metric: dict[str, list[tuple[sqlite3.Row, Rule]]] = {}
+    for trigger in _run_scope_triggers(conn, project, RUN_METRIC_TYPES):
+        event: OnRunMetric = cache.event(trigger, scope)
+        if matches_run_filter(event.filter.run, fields):
+            rule = cache.rule(trigger, scope)
+            by_metric.setdefault(rule.metric, []).append((trigger, rule))
+    if not by_metric:
+        return 0
+    # One read and one write of each kind of state per batch, for all the automations.
+    stored_windows = dict(
+        conn.execute("SELECT metric, state FROM metric_windows WHERE run_id = ?", (run["id"],))
+    )
+    policy_states = {
+        row[0]: (row[1], row[2])
         for row in conn.execute(
             "SELECT trigger_id, fingerprint, state FROM evaluator_state WHERE run_id = ?",
             (run["id"],),
         )
     }
-    saved: list[tuple[int, int, str, str]] = []
-    for trigger in _run_scope_triggers(conn, project, RUN_METRIC_TYPES):
-        event: OnRunMetric = cache.event(trigger, scope)
-        if not matches_run_filter(event.filter.run, fields):
+    key = str(run["id"])
+    columns: dict[str, Any] = {}
+    saved_windows: list[tuple[int, str, bytes]] = []
+    saved_policies: list[tuple[int, int, str, str]] = []
+    fired = 0
+    for metric, watchers in by_metric.items():
+        stored = stored_windows.get(metric)
+        windows = Windows() if stored is None else Windows.from_bytes(stored)
+        capacity = max(rule.history_needed for _, rule in watchers)
+        windows, advance = windows.advance(key, *_columns(rows, metric, columns), capacity)
+        saved_windows.append((run["id"], metric, windows.to_bytes()))
+        if advance is None:
             continue
-        evaluator = cache.evaluator(trigger, event)
-        fingerprint = cache.fingerprint(trigger)
-        evaluator.forget(key)
-        previous = stored.get(trigger["id"])
-        if previous is not None and previous["fingerprint"] == fingerprint:
-            evaluator.load_run_state(key, orjson.loads(previous["state"]))
-        metric = event.filter.condition.name
-        fires: list[Fire] = evaluator.push_columns(key, *_columns(rows, metric, columns))
-        state = evaluator.run_state(key)
-        if state is not None:
-            saved.append((trigger["id"], run["id"], fingerprint, orjson.dumps(state).decode()))
-        for fire in fires:
-            variables = {
-                **run_variables(base_url, project, run),
-                "event_type": trigger["event_type"],
-                "metric_name": metric,
-                "metric_value": fire.metric_value,
-                "step": fire.step,
-            }
-            details = {
-                "run": run["name"],
-                "run_name": variables["run_name"],
-                "metric": metric,
-                "step": fire.step,
-                "value": fire.metric_value,
-                "evaluated": fire.value,
-                "timestamp": fire.timestamp,
-            }
-            enqueue(conn, trigger, variables, details)
-            fired += 1
+        series: dict[tuple[Any, ...], SeriesBatch] = {}
+        for trigger, rule in watchers:
+            shape = _series_key(rule)
+            batch = series.get(shape)
+            if batch is None:
+                batch = series[shape] = advance.series(rule)
+            fingerprint = cache.fingerprint(trigger)
+            saved_for, previous = policy_states.get(trigger["id"], ("", _FRESH))
+            if saved_for != fingerprint:  # never saved, or saved for an edited filter
+                previous = _FRESH
+            last_condition, last_fire_ts = orjson.loads(previous)
+            fires, last_condition, last_fire_ts = fire_batch(
+                rule, POLICY_RULES, batch, last_condition, last_fire_ts
+            )
+            policy_state = orjson.dumps([last_condition, last_fire_ts]).decode()
+            if saved_for != fingerprint or policy_state != previous:
+                saved_policies.append((trigger["id"], run["id"], fingerprint, policy_state))
+            for fire in fires:
+                _enqueue_metric_fire(conn, base_url, project, run, trigger, metric, fire)
+                fired += 1
+    conn.executemany(
+        "INSERT INTO metric_windows(run_id, metric, state) VALUES (?, ?, ?) "
+        "ON CONFLICT(run_id, metric) DO UPDATE SET state = excluded.state",
+        saved_windows,
+    )
     conn.executemany(
         "INSERT INTO evaluator_state(trigger_id, run_id, fingerprint, state) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(trigger_id, run_id) DO UPDATE SET fingerprint = excluded.fingerprint, "
         "state = excluded.state",
-        saved,
+        saved_policies,
     )
     return fired
+
+
+_FRESH: Final = "[false,null]"  # policy state: condition held at the last value; last fire
+
+
+def _enqueue_metric_fire(
+    conn: sqlite3.Connection,
+    base_url: str,
+    project: sqlite3.Row,
+    run: sqlite3.Row,
+    trigger: sqlite3.Row,
+    metric: str,
+    fire: Fire,
+) -> None:
+    variables = {
+        **run_variables(base_url, project, run),
+        "event_type": trigger["event_type"],
+        "metric_name": metric,
+        "metric_value": fire.metric_value,
+        "step": fire.step,
+    }
+    details = {
+        "run": run["name"],
+        "run_name": variables["run_name"],
+        "metric": metric,
+        "step": fire.step,
+        "value": fire.metric_value,
+        "evaluated": fire.value,
+        "timestamp": fire.timestamp,
+    }
+    enqueue(conn, trigger, variables, details)
 
 
 def on_run_state(

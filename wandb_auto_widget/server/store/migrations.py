@@ -225,4 +225,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE artifacts_v5 RENAME TO artifacts;
     CREATE INDEX artifacts_by_digest ON artifacts(sequence_id, digest);
     """,
+    # 6: the engine keeps one set of running windows per (run, metric), shared by every
+    # automation on that metric (preview.windows.Windows, in binary); each automation keeps
+    # only its fire-policy state in evaluator_state. Window contents saved in the old
+    # per-automation format are not carried over (windows refill from the next values); the
+    # policy state is, so an upgrade never fires twice.
+    """
+    CREATE TABLE metric_windows (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        metric TEXT NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (run_id, metric)
+    ) WITHOUT ROWID;
+    UPDATE evaluator_state SET state = json_array(
+        CASE WHEN json_extract(state, '$.last_condition') THEN json('true') ELSE json('false') END,
+        json_extract(state, '$.last_fire_ts')
+    )
+    """,
 ]

@@ -61,7 +61,21 @@ def run_script(
         [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert sdk_complaints(home) == []
     return done
+
+
+def sdk_complaints(home: Path) -> list[str]:
+    """Warnings and errors in wandb's own logs (the SDK runs silently here, so its terminal
+    shows nothing): a request the server answered wrongly shows up in these."""
+    # wandb-core logs JSON lines ("level":"ERROR"); the Python side "<date> <time> ERROR ...".
+    markers = ('"level":"WARN', '"level":"ERROR', " WARNING ", " ERROR ")
+    return [
+        f"{log.name}: {line[:300]}"
+        for log in (home / "wandb").rglob("debug*.log")
+        for line in log.read_text(errors="replace").splitlines()
+        if any(marker in line for marker in markers)
+    ]
 
 
 @pytest.fixture

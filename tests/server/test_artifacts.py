@@ -153,6 +153,14 @@ def test_sdk_upload_protocol_checks_what_it_stores(server: LocalServer, project_
         1,
     )
     assert sorted(a["alias"] for a in done["aliases"]) == ["latest", "raw"]
+    manifest = gql(
+        "query ($id: ID!) { artifact(id: $id) { currentManifest { file { directUrl } } } }",
+        id=create["id"],
+    )["data"]["artifact"]["currentManifest"]["file"]["directUrl"]
+    assert list(httpx.get(manifest).json()["contents"]) == ["a.txt"]
+    # A download URL cannot write, and a tampered one reads nothing.
+    assert httpx.put(manifest.replace("/download/", "/upload/"), content=b"{}").status_code == 403
+    assert httpx.get(manifest[:-3] + "xyz").status_code == 403
     mismatch = gql(
         "mutation ($input: CreateArtifactInput!) { createArtifact(input: $input) "
         "{ artifact { id } } }",

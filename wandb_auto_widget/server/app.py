@@ -17,7 +17,7 @@ from graphql import execute as graphql_execute
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from .bulk_history import columns_response
@@ -218,6 +218,16 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
             return _error(exc.message, 400)
         return Response(status_code=200)
 
+    async def download(request: Request) -> Response:
+        # Like uploads, a signed URL is the credential (wandb's downloader sends none).
+        try:
+            target = uploads.target(request.path_params["token"], download=True)
+        except ServerError as exc:
+            return _error(exc.message, 403, "FORBIDDEN")
+        if not target.path.is_file():
+            return _error("file not found", 404, "NOT_FOUND")
+        return FileResponse(target.path, media_type="application/octet-stream")
+
     def set_base_url(url: str) -> None:
         engine.base_url = uploads.base_url = url
 
@@ -239,6 +249,7 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
             Route("/files/{entity}/{project}/{run}/file_stream", stream, methods=["POST"]),
             Route("/history/columns", bulk_history, methods=["POST"]),
             Route("/files/upload/{token}", upload, methods=["PUT"]),
+            Route("/files/download/{token}", download, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
         ],
     )

@@ -1,5 +1,6 @@
-"""Uploads: wandb PUTs run files, artifact files and manifests to URLs we hand out, without an
-Authorization header, so each URL carries its own short-lived, signed credential.
+"""Uploads and downloads: wandb PUTs run files, artifact files and manifests to URLs we hand
+out, and GETs artifact files back, without an Authorization header, so each URL carries its
+own short-lived, signed credential.
 
 Layout under the server's ``files`` directory:
 
@@ -63,13 +64,23 @@ class Uploads:
             hmac.new(self._key, payload, hashlib.sha256).digest()[:18]
         ).decode()
 
-    def _url(self, relative: str, md5: str | None = None) -> str:
-        claims: dict[str, object] = {"p": relative, "e": int(time.time()) + URL_LIFETIME_S}
+    def _url(self, relative: str, md5: str | None = None, *, download: bool = False) -> str:
+        # "k" keeps the two kinds apart: a download URL can never be used to write.
+        claims: dict[str, object] = {
+            "k": "get" if download else "put",
+            "p": relative,
+            "e": int(time.time()) + URL_LIFETIME_S,
+        }
         if md5 is not None:
             claims["m"] = md5
         payload = orjson.dumps(claims)
         token = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-        return f"{self.base_url}/files/upload/{token}.{self._sign(payload)}"
+        route = "download" if download else "upload"
+        return f"{self.base_url}/files/{route}/{token}.{self._sign(payload)}"
+
+    def download_url(self, path: Path) -> str:
+        """A signed, expiring URL that serves ``path`` (a file under ``directory``)."""
+        return self._url(str(path.relative_to(self.directory)), download=True)
 
     def run_file_url(self, run_id: int, name: str) -> str:
         if not _SAFE.match(name) or ".." in Path(name).parts or name.startswith("/"):
@@ -94,16 +105,21 @@ class Uploads:
         md5_hex(b64_md5, "digest")  # refuse a digest we could never verify
         return self._url(str(self.manifest_path(artifact_id).relative_to(self.directory)), b64_md5)
 
-    def target(self, token: str) -> UploadTarget:
-        """The file a valid upload token may write; Invalid if the token is not ours or old."""
+    def target(self, token: str, *, download: bool = False) -> UploadTarget:
+        """The file a valid token may write (or, with ``download``, read); Invalid if the
+        token is not ours, is of the other kind, or has expired."""
         try:
             encoded, signature = token.rsplit(".", 1)
             payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             claims = orjson.loads(payload)
         except (ValueError, orjson.JSONDecodeError):
-            raise Invalid("upload URL is malformed") from None
-        if not hmac.compare_digest(signature, self._sign(payload)) or claims["e"] < time.time():
-            raise Invalid("upload URL is invalid or expired; ask the server for a new one")
+            raise Invalid("URL is malformed") from None
+        if (
+            not hmac.compare_digest(signature, self._sign(payload))
+            or claims.get("k") != ("get" if download else "put")
+            or claims["e"] < time.time()
+        ):
+            raise Invalid("URL is invalid or expired; ask the server for a new one")
         return UploadTarget(self.directory / str(claims["p"]), claims.get("m"))
 
     def store(self, target: UploadTarget, body: bytes) -> None:

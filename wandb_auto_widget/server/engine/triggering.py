@@ -31,8 +31,8 @@ from ..store.runs import run_fields
 from .outbox import enqueue
 
 RUN_METRIC_TYPES = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
-POLICY: Final = "wandb"  # the preview's default: at most once per run per 24 h
-POLICY_RULES: Final = resolve_policy(POLICY)
+# The preview's default: at most once per run per 24 h.
+FIRE_POLICY: Final = resolve_policy("wandb")
 
 
 class TriggerCache:
@@ -212,7 +212,7 @@ def on_history(
                 previous = _FRESH
             last_condition, last_fire_ts = orjson.loads(previous)
             fires, last_condition, last_fire_ts = fire_batch(
-                rule, POLICY_RULES, batch, last_condition, last_fire_ts
+                rule, FIRE_POLICY, batch, last_condition, last_fire_ts
             )
             policy_state = orjson.dumps([last_condition, last_fire_ts]).decode()
             if saved_for != fingerprint or policy_state != previous:

@@ -13,8 +13,8 @@ from typing import Any
 from ariadne import MutationType, ObjectType, QueryType
 
 from ..errors import Invalid, NotFound
-from ..manifests import manifest_totals
-from ..store import artifacts, entities
+from ..manifests import finalize_manifest, manifest_contents
+from ..store import artifacts, entities, runs
 from ..store.ids import encode
 from . import artifact_objects, objects
 from .context import ctx, page
@@ -25,7 +25,20 @@ project_type = ObjectType("Project")
 entity_type = ObjectType("Entity")
 user_type = ObjectType("User")
 sequence_type = ObjectType("ArtifactSequence")
-bindables = [query, mutation, project_type, entity_type, user_type, sequence_type]
+portfolio_type = ObjectType("ArtifactPortfolio")
+artifact_type = ObjectType("Artifact")
+membership_type = ObjectType("ArtifactCollectionMembership")
+bindables = [
+    query,
+    mutation,
+    project_type,
+    entity_type,
+    user_type,
+    sequence_type,
+    portfolio_type,
+    artifact_type,
+    membership_type,
+]
 
 # ---------------------------------------------------------------------------- reads
 
@@ -86,6 +99,75 @@ def _artifact_type(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] 
         return None
     type_id = encode("ArtifactType", f"{obj['_row']['id']}:{name}")
     return {"__typename": "ArtifactType", "id": type_id, "name": name, "createdAt": created}
+
+
+@project_type.field("artifactCollection")
+def _project_collection(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    row = conn.execute(
+        "SELECT * FROM artifact_collections WHERE project_id = ? AND name = ?",
+        (obj["_row"]["id"], name),
+    ).fetchone()
+    return None if row is None else artifact_objects.collection(conn, row, c.viewer)
+
+
+@sequence_type.field("artifactMembership")
+@portfolio_type.field("artifactMembership")
+def _collection_member(obj: dict[str, Any], info: Any, aliasName: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    row = obj["_row"]
+    found = artifact_objects.find_member(conn, row["project_id"], f"{row['name']}:{aliasName}")
+    return None if found is None else artifact_objects.membership(conn, *found, c.viewer)
+
+
+@artifact_type.field("currentManifest")
+def _current_manifest(obj: dict[str, Any], info: Any) -> dict[str, Any] | None:
+    uploads = ctx(info).uploads
+    path = uploads.manifest_path(obj["_row"]["id"])
+    if obj["state"] != "COMMITTED" or not path.exists():
+        return None
+    return {
+        "id": encode("ArtifactManifest", obj["_row"]["id"]),
+        "file": {
+            "id": encode("File", f"manifest:{obj['_row']['id']}"),
+            "name": "wandb_manifest.json",
+            "directUrl": uploads.download_url(path),
+        },
+    }
+
+
+@membership_type.field("files")
+def _member_files(
+    obj: dict[str, Any],
+    info: Any,
+    after: str | None = None,
+    first: int | None = None,
+    names: list[str] | None = None,
+) -> dict[str, Any]:
+    uploads = ctx(info).uploads
+    contents = manifest_contents(uploads, obj["artifact"]["_row"]["id"])
+    listed = [
+        (name, entry)
+        for name, entry in contents.items()
+        if entry.get("ref") is None and (names is None or name in names)
+    ]
+
+    def node(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+        name, entry = item
+        path = uploads.object_path(str(entry.get("digest")), f"manifest.contents[{name!r}]")
+        return {
+            "__typename": "File",
+            "id": encode("File", path.name),
+            "name": name,
+            "directUrl": uploads.download_url(path),
+            "sizeBytes": entry.get("size"),
+            "digest": entry.get("digest"),
+            "md5": entry.get("digest"),
+        }
+
+    return page(listed, first, after, node)
 
 
 @sequence_type.field("latestArtifact")
@@ -202,10 +284,23 @@ def _commit_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]
     c = ctx(info)
     with c.db.write() as conn:
         row = artifacts.get_artifact(conn, input["artifactID"])
-        totals = manifest_totals(c.uploads, row["id"])
+        totals = finalize_manifest(c.uploads, row["id"])
         row, events = artifacts.commit_artifact(conn, row, totals.size, totals.file_count)
         c.engine.on_artifact_events(conn, events)
         return {"artifact": artifact_objects.artifact(conn, row, c.viewer)}
+
+
+@mutation.field("useArtifact")
+def _use_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    c = ctx(info)
+    with c.db.write() as conn:
+        project = entities.get_project(conn, input["entityName"], input["projectName"])
+        run = runs.get_run(conn, project["id"], input["runName"])
+        if run is None:
+            raise NotFound(f"runName: run {input['runName']!r} not found; start it first")
+        artifact = artifacts.committed_artifact(conn, input["artifactID"])
+        artifacts.record_use(conn, artifact, run["id"], input.get("usedAs"))
+        return {"artifact": artifact_objects.artifact(conn, artifact, c.viewer)}
 
 
 # ---------------------------------------------------------------------------- links, aliases, tags

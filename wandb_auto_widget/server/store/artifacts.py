@@ -346,3 +346,14 @@ def change_collection_tags(
         "UPDATE artifact_collections SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"])
     )
     return events
+
+
+def record_use(
+    conn: sqlite3.Connection, artifact: sqlite3.Row, run_id: int, used_as: str | None
+) -> None:
+    """W&B's ``useArtifact``: the run used this version (once per run and version)."""
+    conn.execute(
+        "INSERT INTO artifact_uses(run_id, artifact_id, used_as, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(run_id, artifact_id) DO NOTHING",
+        (run_id, artifact["id"], used_as, now()),
+    )

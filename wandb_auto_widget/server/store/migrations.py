@@ -242,4 +242,14 @@ MIGRATIONS: list[str] = [
         json_extract(state, '$.last_fire_ts')
     )
     """,
+    # 7: artifact lineage: which runs used which versions (W&B's useArtifact).
+    """
+    CREATE TABLE artifact_uses (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        used_as TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, artifact_id)
+    ) WITHOUT ROWID;
+    """,
 ]

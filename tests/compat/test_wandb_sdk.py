@@ -62,7 +62,12 @@ def run_script(
         "WANDB_DATA_DIR": str(home / "data"),
     }
     done = subprocess.run(
-        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, str(script), *args],
+        env=env,
+        cwd=home,  # anything the script writes by relative path stays in the test's folder
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sdk_complaints(home) == []
@@ -250,10 +255,13 @@ def test_log_and_link_artifacts(sdk_server: LocalServer, tmp_path: Path) -> None
         reader,
         """
         api = wandb.Api()
-        best = api.artifact("local/sdk/model:best").download(root="best")
+        home = os.environ["HOME"]
+        best = api.artifact("local/sdk/model:best").download(root=os.path.join(home, "best"))
         assert open(os.path.join(best, "model.bin"), "rb").read() == b"weights-1"
         run = wandb.init(entity="local", project="sdk", id="evaluator", settings=settings)
-        prod = run.use_artifact("local/wandb-registry-model/classifier:prod").download(root="prod")
+        prod = run.use_artifact("local/wandb-registry-model/classifier:prod").download(
+            root=os.path.join(home, "prod")
+        )
         assert open(os.path.join(prod, "model.bin"), "rb").read() == b"weights-2" * 1000
         run.finish()
         """,

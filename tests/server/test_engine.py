@@ -220,6 +220,31 @@ def test_disabled_never_fires_and_edits_apply_at_once(local: LocalServer) -> Non
     assert len(api.automation_history(automation)) == 1  # the edited threshold applies
 
 
+def test_windows_never_span_rows_logged_while_disabled(local: LocalServer) -> None:
+    api = local.api
+    project = api.create_project("p")
+    flt = RunEvent.metric("x").mean(3) > 10
+    automation = api.create_automation(
+        OnRunMetric(scope=project, filter=flt) >> DoNothing(), name="gap"
+    )
+    run = api.init_run("local/p", run_id="r")
+    rows = [{"_step": i, "_timestamp": 1.7e9 + i, "x": x} for i, x in enumerate([20.0, 20.0])]
+    run.log(rows)
+    automation.enabled = False
+    automation = api.update_automation(automation)
+    quiet = [{"_step": i, "_timestamp": 1.7e9 + i, "x": 0.0} for i in range(2, 7)]
+    run.log(quiet)
+    automation.enabled = True
+    automation = api.update_automation(automation)
+    last = {"_step": 7, "_timestamp": 1.7e9 + 7, "x": 20.0}
+    run.log(last)
+    # The preview reads mean(0, 0, 20) at step 7: the condition does not hold there. Windows
+    # kept from before the pause would have read mean(20, 20, 20) and fired.
+    preview = evaluate(flt, {"r": [*rows, *quiet, last]}, policy="every")["r"]
+    assert 7 not in preview.condition_steps
+    assert api.automation_history(automation) == []
+
+
 def test_run_state_and_artifact_events(local: LocalServer, receiver: Receiver) -> None:
     api = local.api
     project = api.create_project("p")

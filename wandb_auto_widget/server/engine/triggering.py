@@ -195,6 +195,11 @@ def on_history(
     for metric, watchers in by_metric.items():
         stored = stored_windows.get(metric)
         windows = Windows() if stored is None else Windows.from_bytes(stored)
+        if windows.last_step != run["last_step"]:
+            # Rows were logged while nothing watched this metric (its automations were
+            # disabled, or are all newer): windows with that gap would join values that are
+            # not consecutive, so they start afresh.
+            windows = Windows()
         capacity = max(rule.history_needed for _, rule in watchers)
         windows, advance = windows.advance(key, *_columns(rows, metric, columns), capacity)
         saved_windows.append((run["id"], metric, windows.to_bytes()))

@@ -131,7 +131,7 @@ def test_unknown_things(server: LocalServer, api: Api) -> None:
 
 
 def test_file_stream_rejects_bad_batches_whole(
-    server: LocalServer, api: Api, project_name: str
+    server: LocalServer, api: Api, project_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     api.create_project(project_name)
     run = api.init_run(f"local/{project_name}", run_id="fs")
@@ -160,6 +160,10 @@ def test_file_stream_rejects_bad_batches_whole(
     assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200
     assert send({"files": {history: {"offset": 0, "content": [good]}}}).status_code == 200  # replay
     assert api.history(run.path, ["x"])["x"].tolist() == [1.0]
+    # Each rejection left a warning in the server's log, naming the run and the reason.
+    rejected = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(rejected) == 4 and all(f"{project_name}/" in m for m in rejected)
+    assert any("offset" in m for m in rejected) and any("content[1]" in m for m in rejected)
 
 
 def test_secrets_never_come_back(server: LocalServer, api: Api) -> None:
@@ -187,7 +191,9 @@ def test_stop_run_reaches_the_logger(api: Api, project_name: str) -> None:
     assert run.log({"x": 2.0}) is True  # the file_stream answer said {"stopped": true}
 
 
-def test_oversized_file_stream_gets_413(server: LocalServer, api: Api, project_name: str) -> None:
+def test_oversized_file_stream_gets_413(
+    server: LocalServer, api: Api, project_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     api.create_project(project_name)
     api.init_run(f"local/{project_name}", run_id="big")
     line = '{"_step": 0, "pad": "' + "x" * 1_000_000 + '"}'
@@ -198,6 +204,7 @@ def test_oversized_file_stream_gets_413(server: LocalServer, api: Api, project_n
         timeout=60,
     )
     assert response.status_code == 413
+    assert any(f"{project_name}/big/file_stream rejected" in r.getMessage() for r in caplog.records)
     assert api.run(f"local/{project_name}/big").last_step is None
 
 

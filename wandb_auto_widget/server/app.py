@@ -61,16 +61,18 @@ def _authorized(request: Request, api_key: str) -> bool:
 
 async def _body(request: Request, limit: int) -> bytes | Response:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return _error(f"request body is larger than the {limit // (1024 * 1024)} MiB limit", 413)
+    too_big = bool(declared and declared.isdigit() and int(declared) > limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return _error(
-                f"request body is larger than the {limit // (1024 * 1024)} MiB limit", 413
-            )
-        chunks.append(chunk)
+    if not too_big:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                too_big = True
+                break
+            chunks.append(chunk)
+    if too_big:
+        log.warning("%s %s rejected: body over %d bytes", request.method, request.url.path, limit)
+        return _error(f"request body is larger than the {limit // (1024 * 1024)} MiB limit", 413)
     return b"".join(chunks)
 
 

@@ -170,8 +170,16 @@ def test_automations_sharing_a_metric_each_fire_what_their_preview_shows(
     late = api.create_automation(
         OnRunMetric(scope=project, filter=acc.mean(5) > 0.1) >> DoNothing(), name="late"
     )
-    run.log({"_step": 150, "_timestamp": 1.7e9 + 150 * 1800.0, "acc": 0.5})
+    # A window longer than any kept for the metric (loss kept 2 values for mean(2)) fills
+    # from what was kept plus the next values: its first window, at step 151, is steps 148-151.
+    longer = api.create_automation(
+        OnRunMetric(scope=project, filter=RunEvent.metric("loss").mean(4) > -1) >> DoNothing(),
+        name="longer",
+    )
+    for step in (150, 151):
+        run.log({"_step": step, "_timestamp": 1.7e9 + step * 1800.0, "acc": 0.5, "loss": 0.0})
     assert [e.event["step"] for e in api.automation_history(late)] == [150]
+    assert [e.event["step"] for e in api.automation_history(longer)] == [151]
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

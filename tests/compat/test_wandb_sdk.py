@@ -256,6 +256,8 @@ def test_log_and_link_artifacts(sdk_server: LocalServer, tmp_path: Path) -> None
         """
         api = wandb.Api()
         home = os.environ["HOME"]
+        listed = [(f.name, f.size) for f in api.artifact("local/sdk/model:v2").files()]
+        assert listed == [("model.bin", 9000)], listed
         best = api.artifact("local/sdk/model:best").download(root=os.path.join(home, "best"))
         assert open(os.path.join(best, "model.bin"), "rb").read() == b"weights-1"
         run = wandb.init(entity="local", project="sdk", id="evaluator", settings=settings)

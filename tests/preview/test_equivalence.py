@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import Any
@@ -177,7 +178,7 @@ def test_shared_windows_fire_what_each_rule_fires_alone(
         expected = [StreamEvaluator(f).push_rows(run_id, rows) for f in flts]
         saved, states = Windows().to_bytes(), [(False, None)] * len(rules)
         got: list[list[Fire]] = [[] for _ in rules]
-        start, sizes = 0, iter(batch_sizes * 100)
+        start, sizes = 0, itertools.cycle(batch_sizes)
         while start < len(rows):
             batch = rows[start : start + next(sizes)]
             start += len(batch)

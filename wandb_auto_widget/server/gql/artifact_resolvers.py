@@ -157,17 +157,23 @@ def _member_files(
     def node(item: tuple[str, dict[str, Any]]) -> dict[str, Any]:
         name, entry = item
         path = uploads.object_path(str(entry.get("digest")), f"manifest.contents[{name!r}]")
+        url = uploads.download_url(path)
         return {
             "__typename": "File",
             "id": encode("File", path.name),
             "name": name,
-            "directUrl": uploads.download_url(path),
+            "displayName": name,
+            "url": url,
+            "directUrl": url,
             "sizeBytes": entry.get("size"),
+            "storagePath": str(path.relative_to(uploads.directory)),
             "digest": entry.get("digest"),
             "md5": entry.get("digest"),
+            "mimetype": None,
+            "updatedAt": obj["artifact"]["updatedAt"],
         }
 
-    return page(listed, first, after, node)
+    return {**page(listed, first, after, node), "totalCount": len(listed)}
 
 
 @sequence_type.field("latestArtifact")

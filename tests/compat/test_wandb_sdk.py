@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -27,7 +26,6 @@ from wandb_auto_widget.automations import (
     SendWebhook,
 )
 from wandb_auto_widget.preview import evaluate
-from wandb_auto_widget.server.store.ids import encode
 
 from ..server.receiver import Receiver
 
@@ -268,13 +266,11 @@ def test_log_and_link_artifacts(sdk_server: LocalServer, tmp_path: Path) -> None
         run.finish()
         """,
     )
-    with sqlite3.connect(sdk_server.db_path) as db:  # use_artifact recorded the lineage
-        used = db.execute(
-            "SELECT r.name, u.artifact_id FROM artifact_uses u JOIN runs r ON r.id = u.run_id"
-        ).fetchall()
-    assert [(name, encode("Artifact", artifact)) for name, artifact in used] == [
-        ("evaluator", latest.id)
-    ]
+    # Lineage: what each run logged and used.
+    logged = [a.version for a in theirs.run("local/sdk/trainer").logged_artifacts()]
+    assert logged == ["v1", "v2"]  # the deduplicated third log added no version
+    used = theirs.run("local/sdk/evaluator").used_artifacts()
+    assert [a.id for a in used] == [latest.id]
 
 
 def test_alert_reaches_slack_and_is_throttled(sdk_server: LocalServer, tmp_path: Path) -> None:

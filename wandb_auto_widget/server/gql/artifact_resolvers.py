@@ -28,7 +28,9 @@ sequence_type = ObjectType("ArtifactSequence")
 portfolio_type = ObjectType("ArtifactPortfolio")
 artifact_type = ObjectType("Artifact")
 membership_type = ObjectType("ArtifactCollectionMembership")
+run_type = ObjectType("Run")
 bindables = [
+    run_type,
     query,
     mutation,
     project_type,
@@ -210,6 +212,46 @@ def _entity_user(_: Any, info: Any) -> dict[str, Any]:
 def _organizations(_: Any, info: Any) -> list[dict[str, Any]]:
     c = ctx(info)
     return [_organization(objects.entity(entities.get_entity(c.db.read(), c.viewer)))]
+
+
+def _artifact_page(
+    info: Any, sql: str, run_id: int, first: int | None, after: str | None
+) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    rows = conn.execute(sql, (run_id,)).fetchall()
+
+    def shaped(row: Any) -> dict[str, Any]:
+        return artifact_objects.artifact(conn, row, c.viewer)
+
+    return {**page(rows, first, after, shaped), "totalCount": len(rows)}
+
+
+@run_type.field("outputArtifacts")
+def _output_artifacts(
+    obj: dict[str, Any], info: Any, after: str | None = None, first: int | None = None
+) -> dict[str, Any]:
+    return _artifact_page(
+        info,
+        "SELECT * FROM artifacts WHERE created_by_run = ? AND state = 'COMMITTED' ORDER BY id",
+        obj["_row"]["id"],
+        first,
+        after,
+    )
+
+
+@run_type.field("inputArtifacts")
+def _input_artifacts(
+    obj: dict[str, Any], info: Any, after: str | None = None, first: int | None = None
+) -> dict[str, Any]:
+    return _artifact_page(
+        info,
+        "SELECT a.* FROM artifact_uses u JOIN artifacts a ON a.id = u.artifact_id "
+        "WHERE u.run_id = ? ORDER BY u.created_at, a.id",
+        obj["_row"]["id"],
+        first,
+        after,
+    )
 
 
 # ---------------------------------------------------------------------------- logging

@@ -218,7 +218,8 @@ class StreamEvaluator:
         values: npt.NDArray[np.float64],
     ) -> list[Fire]:
         """:meth:`push_rows` for rows already split into columns (NaN where a value does not
-        count), as the engine extracts them once per batch for all its automations."""
+        count): :meth:`push_series`, then :func:`fire_batch`, the two steps the engine runs
+        for many automations at once."""
         batch = self.push_series(run_id, steps, timestamps, values)
         if batch is None:
             return []

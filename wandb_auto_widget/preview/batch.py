@@ -55,7 +55,8 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
         return np.full(0, np.nan), np.zeros(0, dtype=bool)
     anchor = float(x[0])
     d = x - anchor
-    return evaluate_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
+    series = series_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
+    return series, condition_of(rule, series)
 
 
 def condition_of(rule: Rule, series: F64) -> npt.NDArray[np.bool_]:
@@ -63,20 +64,6 @@ def condition_of(rule: Rule, series: F64) -> npt.NDArray[np.bool_]:
     if rule.kind == "threshold":
         return _compare(series, rule.cmp, rule.threshold)
     return _directed(series, rule.cmp, rule.threshold)
-
-
-def evaluate_with_history(
-    rule: Rule,
-    x: F64,
-    prefix: F64,
-    squares: F64,
-    anchor: float,
-    tail: int,
-    seen: int,
-) -> tuple[F64, npt.NDArray[np.bool_]]:
-    """:func:`series_with_history` and the condition on it."""
-    series = series_with_history(rule, x, prefix, squares, anchor, tail, seen)
-    return series, condition_of(rule, series)
 
 
 def series_with_history(

@@ -48,12 +48,16 @@ def _aliases(
     where = "" if collection_id is None else " AND aa.collection_id = ?"
     params = (artifact_id,) if collection_id is None else (artifact_id, collection_id)
     out = []
+    owners: dict[int, dict[str, Any]] = {}  # a version has several aliases per collection
     for alias, collection_row_id in conn.execute(
         "SELECT aa.alias, aa.collection_id FROM artifact_aliases aa "
         f"WHERE aa.artifact_id = ?{where} ORDER BY aa.collection_id, aa.alias",
         params,
     ):
-        owner = collection(conn, _collection_row(conn, collection_row_id), viewer)
+        owner = owners.get(collection_row_id)
+        if owner is None:
+            row = _collection_row(conn, collection_row_id)
+            owner = owners[collection_row_id] = collection(conn, row, viewer)
         out.append(
             {
                 "__typename": "ArtifactAlias",

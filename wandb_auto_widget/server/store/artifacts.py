@@ -16,8 +16,6 @@ from .db import now
 from .entities import check_name, ensure_project, find_project
 from .ids import decode
 
-REGISTRY_PREFIX = "wandb-registry-"
-
 
 @dataclass
 class ArtifactEvent:

@@ -4,6 +4,7 @@ and automations fire on it."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -315,3 +316,34 @@ def test_example_training_script(sdk_server: LocalServer, tmp_path: Path) -> Non
     assert [r.display_name for r in runs] == ["example"] and runs[0].state == "finished"
     val = sdk_server.api.history(runs[0], ["val/loss"])["val/loss"]
     assert len(val) == 60 and val[-1] > val[39]  # it diverges after step 40
+
+
+def test_nan_and_inf_are_stored_and_read_back(sdk_server: LocalServer, tmp_path: Path) -> None:
+    """A diverging loss is what an automation exists to catch: the run must not be lost."""
+    run_script(
+        sdk_server,
+        tmp_path,
+        """
+        run = wandb.init(entity="local", project="sdk", id="diverged", settings=settings)
+        run.log({"loss": 1.0})
+        run.log({"loss": float("nan")})
+        run.log({"loss": float("inf")})
+        run.log({"loss": float("-inf")})
+        run.finish()
+        """,
+    )
+    api = sdk_server.api
+    ours = api.run("local/sdk/diverged")
+    assert ours.state == "finished"
+    got = api.history(ours, ["loss"])["loss"].tolist()
+    assert got[0] == 1.0 and math.isnan(got[1]) and got[2:] == [math.inf, -math.inf]
+    theirs = wandb.Api(overrides={"base_url": sdk_server.base_url}, api_key=sdk_server.api_key)
+    run = theirs.run("local/sdk/diverged")
+    assert run.state == "finished"
+    assert run.summary["loss"] == -math.inf
+    full = run.history(pandas=False)  # whole rows, as logged
+    assert [r["loss"] for r in full][2:] == [math.inf, -math.inf] and math.isnan(full[1]["loss"])
+    # By key, W&B's JSON spells them as strings (wandb's make_safe_for_json); our Api reads
+    # those back as floats on any server.
+    by_key = [r["loss"] for r in run.history(keys=["loss"], pandas=False)]
+    assert by_key == [1.0, "NaN", "Infinity", "-Infinity"]

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-import orjson
-
+from .._jsontext import dumps
 from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIntegration
 from ..automations.integrations import IntegrationAdapter
 from . import queries
@@ -660,8 +659,8 @@ class LoggedRun:
                     row["_step"] = self._step + 1
                 row.setdefault("_timestamp", time.time())
                 self._step = max(self._step, int(row["_step"]))
-                # Training loops log numpy scalars and arrays; encode them as JSON numbers.
-                lines.append(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode())
+                # As wandb writes them: numpy values as numbers, NaN and inf as bare tokens.
+                lines.append(dumps(row))
             body = {"files": {"wandb-history.jsonl": {"offset": self._offset, "content": lines}}}
             response = self.api.file_stream(self.entity, self.project, self.name, body)
             self._offset += len(lines)

@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from .._jsontext import WIRE_NAMES
+
 Columns = dict[str, npt.NDArray[Any]]
 
 
@@ -69,6 +71,8 @@ def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:
         if key in columns:
             continue
         values = lists[key]
+        if str in set(map(type, values)):  # W&B spells NaN and infinities as strings
+            values = [WIRE_NAMES.get(v, v) if isinstance(v, str) else v for v in values]
         if bool in set(map(type, values)):  # booleans are not metric values
             columns[key] = np.array(values, dtype=object)
             continue

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 
+from .._jsontext import JSONTextError, loads
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -43,8 +44,9 @@ def retry_delay(attempt: int, response: httpx.Response | None, base: float, cap:
 def raise_for(response: httpx.Response) -> dict[str, Any]:
     """Decode a GraphQL response, raising the typed error it describes."""
     try:
-        body = orjson.loads(response.content) if response.content else {}
-    except orjson.JSONDecodeError:
+        # Lenient: history and summaries carry NaN and Infinity as bare tokens.
+        body = loads(response.content) if response.content else {}
+    except JSONTextError:
         body = {}
     errors = body.get("errors") if isinstance(body, dict) else None
     message = (errors[0].get("message") if errors else None) or response.reason_phrase

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, ClassVar, TypeAlias
 
 from pydantic import (
-    AfterValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from ._base import WireModel
+from ._regex import compile_regex
 
 Scalar = StrictStr | StrictInt | StrictFloat | StrictBool
 
@@ -141,10 +142,7 @@ class Regex(BaseOp):
     @field_validator("val")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        compile_regex(pattern)  # ValueError names what is wrong with it
         return pattern
 
 
@@ -172,12 +170,24 @@ _INVERSE: dict[type[BaseOp], type[BaseOp]] = {
 }
 
 
+def _parse_operator(raw: Any) -> Any:
+    """A field's operator, validated as the operator its key names (so ``{"$in": 5}`` is an
+    error, not an opaque dict); operators this model does not know stay dicts."""
+    if isinstance(raw, BaseOp):
+        return raw
+    if isinstance(raw, dict):
+        if len(raw) == 1 and (op_cls := OPS_BY_KEY.get(next(iter(raw)))):
+            return op_cls.model_validate(raw)
+        return raw
+    raise ValueError(f"expected an operator like {{'$eq': value}}, got {raw!r:.80}")
+
+
 class FilterExpr(WireModel, _Logic):
     """A condition on one field, e.g. ``{"display_name": {"$contains": "x"}}``."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     field: str
-    op: Op | dict[str, Any]
+    op: Annotated[Op | dict[str, Any], PlainValidator(_parse_operator)]
 
     @model_validator(mode="before")
     @classmethod
@@ -196,10 +206,44 @@ class FilterExpr(WireModel, _Logic):
         return f"FilterExpr({self.field}: {self.op!r})"
 
 
+MAX_FILTER_DEPTH = 32
+"""Objects nested in one filter, at most (W&B's own wrappers take two or three)."""
+MAX_FILTER_NODES = 2000
+"""Objects, array items and values in one filter, at most."""
+
+
+def check_filter_size(raw: Any) -> None:
+    """ValueError when a filter document is nested or sized beyond the limits. Runs before
+    parsing, and stops as soon as a limit is passed, so it is cheap on any input."""
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_FILTER_NODES:
+            raise ValueError(
+                f"filter has more than {MAX_FILTER_NODES} parts; split it or simplify it"
+            )
+        if isinstance(value, dict):
+            if depth > MAX_FILTER_DEPTH:
+                raise ValueError(
+                    f"filter is nested more than {MAX_FILTER_DEPTH} levels deep; flatten it "
+                    '(one {"$and": [...]} can hold every condition)'
+                )
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth) for v in value)
+
+
 def parse_filter(raw: Any) -> Any:
-    """Parse a Mongo-style dict; unknown ``$`` operators stay as opaque dicts."""
+    """Parse a Mongo-style dict; unknown ``$`` operators stay as opaque dicts.
+
+    Linear in the document: each object is parsed once, by its key (never by trying every
+    kind of expression in turn). ValueError when it is larger than the limits above.
+    """
     if not isinstance(raw, dict) or not raw:
         return raw
+    check_filter_size(raw)
     if len(raw) > 1:  # several root predicates mean "all of them"
         return And(exprs=tuple(parse_filter({k: v}) for k, v in raw.items()))
     ((key, _),) = raw.items()
@@ -210,10 +254,25 @@ def parse_filter(raw: Any) -> Any:
     return FilterExpr.model_validate(raw)
 
 
+def _parse_expression(raw: Any) -> Any:
+    """A filter expression given as a model or as its Mongo dict."""
+    if isinstance(raw, (BaseOp, FilterExpr)):
+        return raw
+    if isinstance(raw, dict):
+        return parse_filter(raw)
+    raise ValueError(
+        f"expected a filter expression like {{'display_name': {{'$eq': 'x'}}}}, got {raw!r:.80}"
+    )
+
+
+# Validated by key with parse_filter (a plain validator): a union would try each kind of
+# expression in turn at every level, exponential in the nesting depth.
 LogicalChild: TypeAlias = Annotated[
-    "FilterExpr | Op | dict[str, Any]", AfterValidator(parse_filter)
+    "FilterExpr | Op | dict[str, Any]", PlainValidator(_parse_expression)
 ]
-MongoLikeFilter: TypeAlias = Op | FilterExpr | dict[str, Any]
+MongoLikeFilter: TypeAlias = Annotated[
+    Op | FilterExpr | dict[str, Any], PlainValidator(_parse_expression)
+]
 
 for _model in (And, Or, Nor, Not):
     _model.model_rebuild()

@@ -7,7 +7,12 @@ Both implement docs/semantics.md and agree exactly; the engine fires with
 from .evaluation import Evaluation, RunEvaluation, evaluate
 from .policy import WANDB_COOLDOWN_S, FirePolicy
 from .rules import Rule, rule_from
-from .run_events import matches_run_filter, state_change_fires, triggering_state
+from .run_events import (
+    check_run_filter,
+    matches_run_filter,
+    state_change_fires,
+    triggering_state,
+)
 from .stream import Fire, StreamEvaluator
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     "Rule",
     "RunEvaluation",
     "StreamEvaluator",
+    "check_run_filter",
     "evaluate",
     "matches_run_filter",
     "rule_from",

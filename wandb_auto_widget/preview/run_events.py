@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..automations import And, FilterExpr, Not, Or, RunStateFilter
-from ..automations.filters import BaseOp, Nor
+from ..automations._regex import regex_search
+from ..automations.filters import OPS_BY_KEY, BaseOp, Nor
 
 # Run states as W&B reports them, mapped to the state an automation can watch for.
 # A crashed run counts as failed; killed and pending runs never trigger.
@@ -58,8 +58,40 @@ def matches_run_filter(expr: Any, run: Mapping[str, Any]) -> bool:
     raise ValueError(f"unsupported run filter {expr!r}; use RunEvent.name or RunEvent.state")
 
 
+_FIELD_OPERATORS = frozenset(
+    {"$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$regex", "$contains", "$exists"}
+)
+
+
+def check_run_filter(expr: Any) -> None:
+    """ValueError naming the first operator :func:`matches_run_filter` cannot evaluate.
+
+    Checked when a filter arrives (an automation is saved, runs are listed), so that
+    evaluating it later, while ingesting, cannot fail."""
+    if isinstance(expr, (And, Or, Nor)):
+        for child in expr.exprs:
+            check_run_filter(child)
+    elif isinstance(expr, Not):
+        check_run_filter(expr.expr)
+    elif isinstance(expr, FilterExpr):
+        raw = expr.op.model_dump() if isinstance(expr.op, BaseOp) else expr.op
+        unknown = [key for key in raw if key not in _FIELD_OPERATORS]
+        if unknown or not raw:
+            raise ValueError(
+                f"unsupported operator {(unknown or ['(none)'])[0]!r} on field {expr.field!r}; "
+                f"use one of {', '.join(sorted(_FIELD_OPERATORS))}"
+            )
+        if not isinstance(expr.op, BaseOp):  # several operators on one field: check each
+            for key, value in raw.items():
+                OPS_BY_KEY[key].model_validate({key: value})
+    elif not (isinstance(expr, Mapping) and not expr):
+        raise ValueError(f"unsupported run filter {expr!r:.100}")
+
+
 def _matches_op(op: Any, value: Any, present: bool) -> bool:
     raw = op.model_dump() if isinstance(op, BaseOp) else dict(op)
+    if len(raw) != 1:  # {"$gt": 1, "$lt": 5}: every operator must hold, as in MongoDB
+        return bool(raw) and all(_matches_op({k: v}, value, present) for k, v in raw.items())
     ((key, arg),) = raw.items()
     if isinstance(value, list) and key in ("$eq", "$in", "$regex", "$contains"):
         # An array field (such as tags) matches if any element does, as in MongoDB.
@@ -77,7 +109,7 @@ def _matches_op(op: Any, value: Any, present: bool) -> bool:
     if key == "$in":
         return value in arg
     if key == "$regex":
-        return isinstance(value, str) and re.search(arg, value) is not None
+        return isinstance(value, str) and isinstance(arg, str) and regex_search(arg, value)
     if key == "$contains":
         return isinstance(value, str) and arg in value
     comparisons = {"$gt": "__gt__", "$gte": "__ge__", "$lt": "__lt__", "$lte": "__le__"}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .._jsontext import INT64_MAX
 from .errors import Invalid, NotFound
 from .store import entities, history, runs
 from .store.db import Database
@@ -28,8 +29,14 @@ MAX_RUNS = 1000
 def _int(value: Any, field: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{field}: must be an integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+        raise Invalid(f"{field}: must be an integer from 0 to {INT64_MAX}")
+    return value
+
+
+def _name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"{field}: must be a non-empty string")
     return value
 
 
@@ -44,10 +51,14 @@ def columns_response(db: Database, body: Any) -> bytes:
     if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
         raise Invalid("keys: must be a non-empty list of metric names")
     lo, hi = _int(body.get("minStep"), "minStep"), _int(body.get("maxStep"), "maxStep")
+    entity, project_name = (
+        _name(body.get("entity"), "entity"),
+        _name(body.get("project"), "project"),
+    )
     conn = db.read()
-    project = entities.find_project(conn, body.get("entity"), body.get("project"))
+    project = entities.find_project(conn, entity, project_name)
     if project is None:
-        raise NotFound(f"project {body.get('entity')}/{body.get('project')} not found")
+        raise NotFound(f"project {entity}/{project_name} not found")
     header: list[dict[str, Any]] = []
     payload: list[bytes] = []
     for name in names:

@@ -6,11 +6,11 @@ package's Api or from the wandb SDK.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from .._jsontext import INT64_MAX, INT64_MIN, JSONTextError, dumps, loads
 from .engine import Engine
 from .errors import Invalid, NotFound
 from .store import entities, history, runs
@@ -30,8 +30,11 @@ def file_stream(
         raise Invalid("files: must be an object keyed by file name")
     code = body.get("exitcode")
     # Checked before anything is written: output.log lives outside the transaction.
-    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-        raise Invalid("exitcode: must be an integer")
+    if code is not None and (
+        isinstance(code, bool) or not isinstance(code, int) or not INT64_MIN <= code <= INT64_MAX
+    ):
+        raise Invalid("exitcode: must be an integer (the process's exit status)")
+    received_at = time.time()
     with db.write() as conn:
         proj = entities.find_project(conn, entity, project)
         run = None if proj is None else runs.get_run(conn, proj["id"], run_name)
@@ -43,30 +46,32 @@ def file_stream(
         chunk = files.get(HISTORY)
         if chunk is not None:
             offset, content = _chunk(chunk, HISTORY)
-            accepted = history.append_lines(conn, run, offset, content)
+            accepted = history.append_lines(conn, run, offset, content, received_at)
             engine.on_history(conn, proj, run, accepted)
         summary = files.get(SUMMARY)
         if summary is not None:
             _, content = _chunk(summary, SUMMARY)
             if content:
                 try:
-                    parsed = orjson.loads(content[-1])
-                except orjson.JSONDecodeError:
+                    parsed = loads(content[-1])
+                except JSONTextError:
                     raise Invalid(f"files.{SUMMARY}: not a JSON line") from None
                 if not isinstance(parsed, dict):
                     raise Invalid(f"files.{SUMMARY}: must be a JSON object")
-                conn.execute(
-                    "UPDATE runs SET summary = ? WHERE id = ?",
-                    (orjson.dumps(parsed).decode(), run["id"]),
-                )
+                conn.execute("UPDATE runs SET summary = ? WHERE id = ?", (dumps(parsed), run["id"]))
         output = files.get(OUTPUT)
         if output is not None:
             _, lines = _chunk(output, OUTPUT)
             # Console output is kept beside the database, one file per run.
             path = Path(db.path).parent / "files" / str(run["id"]) / OUTPUT
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as log_file:
-                log_file.writelines(f"{line}\n" for line in lines)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8", errors="replace") as log_file:
+                    log_file.writelines(f"{line}\n" for line in lines)
+            except OSError as exc:  # the transaction rolls back: nothing of the batch lands
+                raise Invalid(
+                    f"files.{OUTPUT}: the console log cannot be written ({exc})"
+                ) from None
         state_update = ""
         params: list[Any] = [now()]
         if body.get("complete"):

@@ -25,11 +25,14 @@ from pathlib import Path
 
 import orjson
 
-from .errors import Invalid
+from .errors import Forbidden, Invalid
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 URL_LIFETIME_S = 24 * 60 * 60
 _SAFE = re.compile(r"^[\w.\-/ ]+$")
+MAX_NAME = 1024
+RESERVED = frozenset({"output.log", "wandb-history.jsonl", "wandb-summary.json"})
+"""Run files the server writes itself: never folders."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,33 @@ class Uploads:
         """A signed, expiring URL that serves ``path`` (a file under ``directory``)."""
         return self._url(str(path.relative_to(self.directory)), download=True)
 
-    def run_file_url(self, run_id: int, name: str) -> str:
-        if not _SAFE.match(name) or ".." in Path(name).parts or name.startswith("/"):
-            raise Invalid(f"files: {name!r} is not a file name this server accepts")
-        return self._url(f"{run_id}/{name}")
+    def run_file_urls(self, run_id: int, names: list[str]) -> list[str]:
+        """Upload URLs for a run's files, after checking that every name can be stored:
+        a relative path inside the run's folder that is neither a folder nor inside a
+        file, now or together with the other names."""
+        wanted = set(names)
+        for name in names:
+            parts = name.split("/")
+            if (
+                not name
+                or len(name) > MAX_NAME
+                or not _SAFE.match(name)
+                or any(part in ("", ".", "..") for part in parts)
+            ):
+                raise Invalid(
+                    f"files: {name[:200]!r} is not a file name this server accepts; use a "
+                    "relative path of letters, digits, '_', '-', '.' and spaces, with '/' "
+                    "between folders and no '.' or '..' parts"
+                )
+            path = self.directory / str(run_id) / name
+            if path.is_dir() or any(w.startswith(name + "/") for w in wanted):
+                raise Invalid(f"files: {name!r} is a folder of this run's files, not a file")
+            for i in range(1, len(parts)):
+                folder = "/".join(parts[:i])
+                existing = self.directory / str(run_id) / folder
+                if folder in wanted or folder in RESERVED or existing.is_file():
+                    raise Invalid(f"files: {name!r} would put a file inside the file {folder!r}")
+        return [self._url(f"{run_id}/{name}") for name in names]
 
     def object_path(self, b64_md5: str, field: str = "md5") -> Path:
         """Where the artifact file content with this digest is (or will be) stored."""
@@ -106,20 +132,24 @@ class Uploads:
         return self._url(str(self.manifest_path(artifact_id).relative_to(self.directory)), b64_md5)
 
     def target(self, token: str, *, download: bool = False) -> UploadTarget:
-        """The file a valid token may write (or, with ``download``, read); Invalid if the
+        """The file a valid token may write (or, with ``download``, read); Forbidden if the
         token is not ours, is of the other kind, or has expired."""
         try:
             encoded, signature = token.rsplit(".", 1)
             payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             claims = orjson.loads(payload)
         except (ValueError, orjson.JSONDecodeError):
-            raise Invalid("URL is malformed") from None
+            raise Forbidden("URL is malformed; ask the server for a new one") from None
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and a URL may hold any.
+        genuine = hmac.compare_digest(signature.encode(), self._sign(payload).encode())
         if (
-            not hmac.compare_digest(signature, self._sign(payload))
+            not genuine
+            or not isinstance(claims, dict)
             or claims.get("k") != ("get" if download else "put")
+            or not isinstance(claims.get("e"), int)
             or claims["e"] < time.time()
         ):
-            raise Invalid("URL is invalid or expired; ask the server for a new one")
+            raise Forbidden("URL is invalid or expired; ask the server for a new one")
         return UploadTarget(self.directory / str(claims["p"]), claims.get("m"))
 
     def store(self, target: UploadTarget, body: bytes) -> None:
@@ -132,12 +162,18 @@ class Uploads:
                     f"body: its MD5 is {actual}, but {target.md5} was declared for this URL; "
                     "upload the file that was declared"
                 )
-        target.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.path.parent, prefix=".upload-")
+        try:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.path.parent, prefix=".upload-")
+        except OSError as exc:  # a file where a folder should be: names were checked first
+            raise Invalid(f"the file cannot be stored at this path: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)
             os.replace(temp, target.path)
+        except IsADirectoryError:
+            Path(temp).unlink(missing_ok=True)
+            raise Invalid("the file cannot be stored: a folder has its name") from None
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise

@@ -6,15 +6,20 @@ default, at most 5 min), or the server's ``Retry-After`` (at most 1 h). After
 ``max_attempts`` (8) the execution is FAILED. 4xx answers other than 408 and 429 fail at
 once; 410 Gone also disables the integration. Claiming a row pushes its due time out by a
 lease, so a worker that dies (even by ``kill -9``) leaves it to be retried after restart.
+At most two attempts to one integration are in flight at once, so an endpoint that hangs
+or fails holds up only its own deliveries.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
+import math
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -48,17 +53,31 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not header:
         return None
     try:
-        return float(header)
+        seconds = float(header)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(header)
-        return None if when is None else when.timestamp() - time.time()
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None  # a header we cannot read: back off as if there were none
+        return when.timestamp() - time.time()
+    return seconds if math.isfinite(seconds) else None
 
 
 class DeliveryWorker:
-    """Background threads that send due executions and record every attempt."""
+    """Background threads that send due executions and record every attempt.
+
+    One slow or broken endpoint cannot hold up the others: at most ``per_target`` attempts
+    to one integration are in flight at a time, the loop hands each claimed execution to
+    the pool without waiting for the rest, and any failure while delivering one execution
+    (a bad URL, a resolver error, a bug) is that execution's failed attempt.
+    """
 
     def __init__(
-        self, db: Database, policy: RetryPolicy | None = None, concurrency: int = 4
+        self,
+        db: Database,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 8,
+        per_target: int = 2,
     ) -> None:
         self.db = db
         self.policy = policy or RetryPolicy()
@@ -66,7 +85,9 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery")
-        self._concurrency = concurrency
+        self._concurrency, self._per_target = concurrency, per_target
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, int | None] = {}  # execution id -> integration id
         # trust_env=False: deliveries go exactly where the integration says, no proxies.
         self._client = httpx.Client(timeout=self.policy.timeout_s, trust_env=False)
 
@@ -82,29 +103,49 @@ class DeliveryWorker:
         self._pool.shutdown(wait=True)
         self._client.close()
 
-    def _claim(self, limit: int) -> list[Any]:
+    def _claim(self, limit: int, busy: list[int]) -> list[Any]:
         # Long enough for one attempt to finish; after a crash the row is due again then.
         lease = time.time() + 2 * self.policy.timeout_s + 1
         with self.db.write() as conn:
             return conn.execute(
                 "UPDATE executions SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN "
                 "(SELECT id FROM executions WHERE status = 'PENDING' AND next_attempt_at <= ? "
+                "AND coalesce(integration_id, -1) NOT IN (SELECT value FROM json_each(?)) "
                 "ORDER BY next_attempt_at LIMIT ?) RETURNING *",
-                (lease, time.time(), limit),
+                (lease, time.time(), json.dumps(busy), limit),
             ).fetchall()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            with self._lock:
+                free = self._concurrency - len(self._in_flight)
+                per_target = Counter(self._in_flight.values())
+            busy = [i for i, n in per_target.items() if i is not None and n >= self._per_target]
+            claimed: list[Any] = []
+            if free > 0:
+                try:
+                    claimed = self._claim(free, busy)
+                except Exception:  # the database is busy or closing; try again shortly
+                    log.exception("could not claim deliveries")
+            for execution in claimed:
+                self._submit(execution)
+            if not claimed:
+                self.wake.wait(timeout=0.2)
+                self.wake.clear()
+
+    def _submit(self, execution: Any) -> None:
+        with self._lock:
+            self._in_flight[execution["id"]] = execution["integration_id"]
+
+        def run() -> None:
             try:
-                claimed = self._claim(self._concurrency * 4)
-            except Exception:  # the database is busy or closing; try again shortly
-                log.exception("could not claim deliveries")
-                claimed = []
-            if claimed:
-                list(self._pool.map(self._deliver, claimed))
-                continue
-            self.wake.wait(timeout=0.2)
-            self.wake.clear()
+                self._deliver(execution)
+            finally:
+                with self._lock:
+                    self._in_flight.pop(execution["id"], None)
+                self.wake.set()  # a slot is free
+
+        self._pool.submit(run)
 
     def deliver_now(self, execution_id: int) -> None:
         """One attempt at a pending execution (a test fire); failures are final."""
@@ -118,18 +159,18 @@ class DeliveryWorker:
             self._deliver(claimed, final=True)
 
     def _deliver(self, execution: Any, final: bool = False) -> None:
-        conn = self.db.read()
-        integration = conn.execute(
-            "SELECT * FROM integrations WHERE id = ?", (execution["integration_id"],)
-        ).fetchone()
-        body = (execution["payload"] or "{}").encode()
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         retry_after: float | None = None
         try:
+            conn = self.db.read()
+            integration = conn.execute(
+                "SELECT * FROM integrations WHERE id = ?", (execution["integration_id"],)
+            ).fetchone()
             if integration is None:
                 raise RuntimeError("the integration was deleted")
+            body = (execution["payload"] or "{}").encode()
             secret = secret_value(conn, integration["entity_id"], integration["secret_ref"])
             token = secret_value(conn, integration["entity_id"], integration["access_token_ref"])
             response = self._client.post(
@@ -143,10 +184,18 @@ class DeliveryWorker:
                 error = f"HTTP {status}: {response.text[:300]}"
         except httpx.TimeoutException:
             error = f"timed out after {self.policy.timeout_s:g} s"
-        except (httpx.HTTPError, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
+            # The URL can never work (an older row, before URLs were checked on creation).
+            error, final = f"the integration's URL is unusable: {exc}", True
+        except Exception as exc:  # whatever went wrong, it is this execution's failed attempt
+            if not isinstance(exc, (httpx.HTTPError, RuntimeError)):
+                log.warning("delivery %s failed: %r", execution["id"], exc)
+            error = f"{type(exc).__name__}: {exc}"[:500]
         elapsed = (time.monotonic() - started) * 1000
-        self._record(execution, status, error, retry_after, elapsed, final_anyway=final)
+        try:
+            self._record(execution, status, error, retry_after, elapsed, final_anyway=final)
+        except Exception:  # the lease brings the execution back after a restart
+            log.exception("could not record delivery %s", execution["id"])
 
     def _record(
         self,

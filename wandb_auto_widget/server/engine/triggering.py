@@ -25,6 +25,7 @@ from ...preview.rules import Rule, rule_from
 from ...preview.stream import Fire, fire_batch
 from ...preview.values import as_number, lookup
 from ...preview.windows import SeriesBatch, Windows
+from ..errors import Invalid
 from ..store.artifacts import ArtifactEvent
 from ..store.ids import encode
 from ..store.runs import run_fields
@@ -392,26 +393,32 @@ def on_artifact_events(
 
 
 DEFAULT_ALERT_WAIT_S = 60.0  # wandb.alert's default wait_duration
+MAX_ALERT_WAIT_S = 366 * 24 * 3600.0
 
 
 def alert_wait_seconds(wait: Any) -> float:
-    """wandb-core sends ``waitDuration`` as a Duration; accept seconds or a "90s"/"1m" string."""
+    """wandb-core sends ``waitDuration`` as a Duration; accept seconds or a "90s"/"1m" string.
+
+    Invalid for anything that is not a duration from 0 to a year."""
     if wait is None:
         return DEFAULT_ALERT_WAIT_S
+    seconds: float | None = None
     if isinstance(wait, (int, float)) and not isinstance(wait, bool):
-        return float(wait)
-    text = str(wait).strip()
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in ("ms", "s", "m", "h"):
-        if text.endswith(unit):
-            try:
-                return float(text[: -len(unit)]) * units[unit]
-            except ValueError:
-                break
-    try:
-        return float(text)
-    except ValueError:
-        return DEFAULT_ALERT_WAIT_S
+        seconds = float(wait)
+    elif isinstance(wait, str):
+        text = wait.strip()
+        units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+        unit = next((u for u in ("ms", "s", "m", "h") if text.endswith(u)), "")
+        try:
+            seconds = float(text[: len(text) - len(unit)]) * units.get(unit, 1.0)
+        except ValueError:
+            seconds = None
+    if seconds is None or not 0 <= seconds <= MAX_ALERT_WAIT_S:  # NaN fails this too
+        raise Invalid(
+            f"waitDuration: {str(wait)[:40]!r} must be a duration from 0 to a year, in seconds "
+            'or like "90s", "5m", "1h"'
+        )
+    return seconds
 
 
 def on_alert(

@@ -324,7 +324,14 @@ def _create_files(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
                 }
             }
         )
-    return {"files": {"edges": edges}}
+    no_more = {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None}
+    return {
+        "files": {
+            "edges": edges,
+            "totalCount": len(edges),
+            "pageInfo": {**no_more, "endCursor": None},
+        }
+    }
 
 
 @mutation.field("commitArtifact")

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from ..._jsontext import INT64_MAX, INT64_MIN
 from ..store import history, triggers
 from ..store.ids import encode
 
@@ -96,7 +97,10 @@ def sampled_history(conn: sqlite3.Connection, run_row: sqlite3.Row, specs: list[
 
     out = []
     for i, raw in enumerate(specs):
-        spec = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
+        try:
+            spec = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
+        except orjson.JSONDecodeError:
+            spec = None
         if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
             raise Invalid(f"specs[{i}]: must be a JSON object with a 'keys' list")
         samples = spec.get("samples")
@@ -118,6 +122,11 @@ def _int(value: Any, field: str) -> int | None:
 
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise Invalid(f"{field}: must be an integer")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not INT64_MIN <= value <= INT64_MAX
+        or value != int(value)
+    ):
+        raise Invalid(f"{field}: must be an integer from {INT64_MIN} to {INT64_MAX}")
     return int(value)

@@ -18,6 +18,7 @@ from ariadne import (
 )
 from graphql import GraphQLSchema
 
+from ..._jsontext import loads
 from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
 from ..store import entities, history, integrations, runs, triggers
@@ -273,7 +274,7 @@ def _events_tail(*_: Any) -> str:
 
 @run_type.field("wandbConfig")
 def _wandb_config(obj: dict[str, Any], info: Any, keys: list[str] | None = None) -> str:
-    wandb_part = orjson.loads(obj["config"]).get("_wandb", {})
+    wandb_part = loads(obj["config"]).get("_wandb", {})
     value = wandb_part.get("value", wandb_part) if isinstance(wandb_part, dict) else {}
     return orjson.dumps({k: v for k, v in value.items() if keys is None or k in keys}).decode()
 
@@ -404,9 +405,12 @@ def _test_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     _, number = decode(input["triggerID"], "Trigger", field="triggerID")
     trigger = triggers.get(c.db.read(), number)
-    sample = orjson.loads(input["sample"]) if input.get("sample") else {}
+    try:
+        sample = loads(input["sample"]) if input.get("sample") else {}
+    except ValueError:
+        sample = None
     if not isinstance(sample, dict):
-        raise Invalid("sample: must be a JSON object of template variables")
+        raise Invalid('sample: must be a JSON object of template variables, e.g. {"step": 3}')
     execution_id = c.engine.test_fire(trigger, sample)
     conn = c.db.read()
     row = conn.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
@@ -427,8 +431,10 @@ def _create_run_files(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any
         "runID": encode("Run", run["id"]),
         "uploadHeaders": [],
         "files": [
-            {"name": name, "uploadUrl": c.uploads.run_file_url(run["id"], name)}
-            for name in input["files"]
+            {"name": name, "uploadUrl": url}
+            for name, url in zip(
+                input["files"], c.uploads.run_file_urls(run["id"], input["files"]), strict=True
+            )
         ],
     }
 

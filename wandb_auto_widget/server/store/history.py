@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import orjson
 
+from ..._jsontext import INT64_MAX, JSONTextError, dumps, loads, wire_values
 from ..errors import Invalid
 from . import chunks
 
@@ -57,14 +57,31 @@ class _KeyCache:
         return key_id
 
 
+_MISSING: Any = object()
+
+
+def _as_float(value: int | float) -> float:
+    """A logged integer as a float; one beyond float's range is an infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def append_lines(
-    conn: sqlite3.Connection, run: sqlite3.Row, offset: int, lines: Sequence[str]
+    conn: sqlite3.Connection,
+    run: sqlite3.Row,
+    offset: int,
+    lines: Sequence[str],
+    received_at: float,
 ) -> list[dict[str, Any]]:
     """Append file_stream history lines at ``offset``; return the rows that were accepted.
 
     ``offset`` counts lines. Lines below the run's line count were already received and are
     skipped (replays are idempotent); an offset beyond it leaves a gap and is rejected.
     Rows whose ``_step`` does not increase are counted but not stored, as wandb does.
+    A row without ``_timestamp`` gets ``received_at``. ``NaN`` and ``Infinity`` values
+    are stored as they were logged.
     """
     count = run["history_line_count"]
     if offset > count:
@@ -75,16 +92,29 @@ def append_lines(
     if not fresh:
         return []
     parsed: list[dict[str, Any]] = []
+    texts = list(fresh)  # as stored: a row given the server's time is written anew
     for i, line in enumerate(fresh):
+        where = f"content[{count - offset + i}]"
         try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise Invalid(f"content[{count - offset + i}]: not a JSON line") from None
+            row = loads(line)
+        except JSONTextError:
+            raise Invalid(f"{where}: not a JSON line") from None
         if not isinstance(row, dict):
-            raise Invalid(f"content[{count - offset + i}]: a history line must be a JSON object")
+            raise Invalid(f"{where}: a history line must be a JSON object")
         step = row.get("_step")
-        if isinstance(step, bool) or not isinstance(step, int):
-            raise Invalid(f"content[{count - offset + i}]: '_step' must be an integer")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= INT64_MAX:
+            raise Invalid(f"{where}: '_step' must be an integer from 0 to {INT64_MAX}")
+        stamp = row.get("_timestamp", _MISSING)
+        if stamp is _MISSING:
+            # Documented: a row without a time gets the time the server received it.
+            row["_timestamp"] = received_at
+            texts[i] = dumps(row)
+        elif (
+            isinstance(stamp, bool)
+            or not isinstance(stamp, (int, float))
+            or not math.isfinite(_as_float(stamp))
+        ):
+            raise Invalid(f"{where}: '_timestamp' must be a number of seconds since the epoch")
         parsed.append(row)
 
     keys = _KeyCache(conn)
@@ -94,17 +124,14 @@ def append_lines(
     key_counts: dict[tuple[int, str], int] = {}
     accepted = []
     run_id = run["id"]
-    isfinite = math.isfinite
-    for row, line in zip(parsed, fresh, strict=True):
+    for row, line in zip(parsed, texts, strict=True):
         step = row["_step"]
         if last_step is not None and step <= last_step:
             continue
         last_step = step
         accepted.append(row)
         history_rows.append((run_id, step, line))
-        ts = row.get("_timestamp")
-        if type(ts) is not float:
-            ts = float(ts) if isinstance(ts, int) and not isinstance(ts, bool) else None
+        ts = float(row["_timestamp"])
         # Flat rows of plain floats are the hot path; anything else takes _flatten/_type_of.
         items = row.items() if not any(type(v) is dict for v in row.values()) else _flatten(row)
         for name, value in items:
@@ -112,13 +139,14 @@ def append_lines(
             key_id = keys(name)
             counted = (key_id, kind)
             key_counts[counted] = key_counts.get(counted, 0) + 1
-            if kind == "number" and name not in SPECIAL and isfinite(value):
+            if kind == "number" and name not in SPECIAL:
+                # NaN and infinities are stored too (the evaluators skip them when firing).
                 column = values.get(key_id)
                 if column is None:
                     column = values[key_id] = ([], [], [])
                 column[0].append(step)
-                column[1].append(math.nan if ts is None else ts)
-                column[2].append(float(value))
+                column[1].append(ts)
+                column[2].append(value if type(value) is float else _as_float(value))
     conn.executemany("INSERT INTO history(run_id, step, row) VALUES (?, ?, ?)", history_rows)
     for key_id, (steps, stamps, numbers) in values.items():
         chunks.append(conn, run_id, key_id, steps, stamps, numbers)
@@ -127,12 +155,12 @@ def append_lines(
         "ON CONFLICT(run_id, key_id, type) DO UPDATE SET count = count + excluded.count",
         [(run_id, key_id, kind, n) for (key_id, kind), n in key_counts.items()],
     )
-    summary = orjson.loads(run["summary"])
+    summary = loads(run["summary"])
     for row in accepted:
         summary.update(row)
     conn.execute(
         "UPDATE runs SET history_line_count = ?, last_step = ?, summary = ? WHERE id = ?",
-        (count + len(fresh), last_step, orjson.dumps(summary).decode(), run_id),
+        (count + len(fresh), last_step, dumps(summary), run_id),
     )
     return accepted
 
@@ -184,13 +212,12 @@ def key_rows(
     """Rows that have every key in ``keys``, each with only those keys (plus ``_step``).
 
     ``max_step`` is inclusive. ``limit`` caps the number of rows, taken evenly across the
-    range (W&B's sampling); None returns all of them.
+    range (W&B's sampling); None returns all of them. NaN and infinities come back as
+    W&B's strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
     """
     columns = key_columns(conn, run_id, keys, min_step, max_step)
     names = [k for k in dict.fromkeys(["_step", *keys])]
-    lists = {
-        k: columns[k].tolist() if isinstance(columns[k], np.ndarray) else columns[k] for k in names
-    }
+    lists = {k: wire_values(columns[k]) for k in names}
     rows = [dict(zip(names, row, strict=True)) for row in zip(*lists.values(), strict=True)]
     return _sample(rows, limit)
 
@@ -254,7 +281,7 @@ def _rows_from_json(
         "SELECT row FROM history WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step",
         (run_id, lo, hi),
     ):
-        flat = dict(_flatten(orjson.loads(text)))
+        flat = dict(_flatten(loads(text)))
         if all(k in flat for k in keys):
             out.append({k: flat[k] for k in dict.fromkeys(["_step", *keys])})
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from ..._jsontext import INT64_MAX
 from ..errors import Invalid
 
 
@@ -19,8 +20,10 @@ def decode(gql_id: str, *kinds: str, field: str = "id") -> tuple[str, int]:
     try:
         kind, _, number = base64.b64decode(gql_id, validate=True).decode().partition(":")
         value = int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Invalid(f"{field}: {gql_id!r} is not an id this server issued") from None
+        if not 0 < value <= INT64_MAX:  # what SQLite can hold, and this server issues
+            raise ValueError(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        raise Invalid(f"{field}: {str(gql_id)[:100]!r} is not an id this server issued") from None
     if kinds and kind not in kinds:
         raise Invalid(f"{field}: expected the id of a {' or '.join(kinds)}, got a {kind} id")
     return kind, value

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sqlite3
 from typing import Any
-from urllib.parse import urlparse
+
+import httpx
+import idna
 
 from ..errors import Conflict, Invalid, NotFound
 from .db import now
@@ -15,11 +18,37 @@ from .ids import decode, encode
 WEBHOOK_NAME = re.compile(r"^[-\w]+([ ]+[-\w]+)*$")  # W&B's rule for webhook names
 
 
-def _check_url(url: Any, field: str) -> str:
-    parsed = urlparse(url if isinstance(url, str) else "")
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise Invalid(f"{field}: {url!r} is not an http(s) URL")
-    return str(url)
+MAX_URL_LENGTH = 2048
+
+
+def check_url(url: Any, field: str) -> str:
+    """An http(s) URL that can be delivered to: scheme, host (IDNA), port; Invalid naming
+    ``field`` otherwise. Checked when an integration is created, so that delivery never
+    meets a URL it cannot even try."""
+    shown = repr(url)[:200]
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        raise Invalid(f"{field}: must be an http(s) URL of at most {MAX_URL_LENGTH} characters")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise Invalid(f"{field}: {shown} contains spaces or control characters")
+    try:
+        parsed = httpx.URL(url)
+        scheme, host, port = parsed.scheme, parsed.host, parsed.port
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise Invalid(f"{field}: {shown} is not a valid URL ({exc})") from None
+    if scheme not in ("http", "https"):
+        raise Invalid(f"{field}: {shown} must start with http:// or https://")
+    if not host:
+        raise Invalid(f"{field}: {shown} has no host name")
+    if port is not None and not 1 <= port <= 65535:
+        raise Invalid(f"{field}: port {port} is not between 1 and 65535")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            idna.encode(host, uts46=True)
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise Invalid(f"{field}: {host!r} is not a valid host name ({exc})") from None
+    return url
 
 
 def insert_secret(conn: sqlite3.Connection, entity: str, name: str, value: str) -> None:
@@ -53,7 +82,7 @@ def create_webhook(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Ro
             f"name: {name!r} must be at most 64 letters, digits, '-' or '_',"
             " in words separated by spaces"
         )
-    url = _check_url(data.get("urlEndpoint"), "urlEndpoint")
+    url = check_url(data.get("urlEndpoint"), "urlEndpoint")
     for ref in ("secretRef", "accessTokenRef"):
         if data.get(ref) and secret_value(conn, ent["id"], data[ref]) is None:
             raise Invalid(
@@ -75,7 +104,7 @@ def create_slack(conn: sqlite3.Connection, data: dict[str, Any]) -> sqlite3.Row:
     channel = data.get("channelName") or ""
     if not channel.strip():
         raise Invalid("channelName: required, e.g. '#alerts'")
-    url = _check_url(data.get("webhookUrl"), "webhookUrl")
+    url = check_url(data.get("webhookUrl"), "webhookUrl")
     return _insert(
         conn,
         ent["id"],

@@ -6,11 +6,10 @@ import json
 import sqlite3
 from typing import Any
 
-import orjson
-
+from ..._jsontext import JSONTextError, dumps, loads
 from ...automations.filters import parse_filter
-from ...preview import matches_run_filter
-from ..errors import Invalid, NotFound
+from ...preview import check_run_filter, matches_run_filter
+from ..errors import Invalid, NotFound, invalid
 from .db import now
 from .entities import check_name, ensure_project
 
@@ -23,8 +22,8 @@ def _config_text(config: Any) -> str:
         return "{}"
     if isinstance(config, str):
         try:
-            parsed = orjson.loads(config)
-        except orjson.JSONDecodeError:
+            parsed = loads(config)
+        except JSONTextError:
             raise Invalid(
                 'config: must be a JSON object string, e.g. \'{"lr": {"value": 0.1}}\''
             ) from None
@@ -32,7 +31,7 @@ def _config_text(config: Any) -> str:
         parsed = config
     if not isinstance(parsed, dict):
         raise Invalid("config: must be a JSON object")
-    return orjson.dumps(parsed).decode()
+    return dumps(parsed)
 
 
 def upsert_run(
@@ -127,7 +126,7 @@ def get_run(conn: sqlite3.Connection, project_id: int, name: str) -> sqlite3.Row
 
 def run_fields(run: sqlite3.Row) -> dict[str, Any]:
     """The fields run filters can test, under W&B's names (both spellings)."""
-    config = orjson.loads(run["config"])
+    config = loads(run["config"])
     fields: dict[str, Any] = {
         "name": run["name"],
         "display_name": run["display_name"],
@@ -143,7 +142,7 @@ def run_fields(run: sqlite3.Row) -> dict[str, Any]:
         fields[f"config.{key}"] = value.get("value") if isinstance(value, dict) else value
         if isinstance(value, dict) and "value" in value:
             fields[f"config.{key}.value"] = value["value"]
-    for key, value in orjson.loads(run["summary"]).items():
+    for key, value in loads(run["summary"]).items():
         fields[f"summary_metrics.{key}"] = value
     return fields
 
@@ -154,8 +153,8 @@ def list_runs(
     """All runs of a project that match ``filters`` (a Mongo-style dict or JSON string)."""
     if isinstance(filters, str):
         try:
-            filters = orjson.loads(filters) if filters else {}
-        except orjson.JSONDecodeError:
+            filters = loads(filters) if filters else {}
+        except JSONTextError:
             raise Invalid(
                 'filters: must be a JSON object, e.g. \'{"state": "finished"}\''
             ) from None
@@ -170,10 +169,7 @@ def list_runs(
         return rows
     try:
         expr = parse_filter(filters)
-    except ValueError as exc:
-        raise Invalid(f"filters: {exc}") from None
-    try:
-        matches_run_filter(expr, {})  # reject unsupported operators even with no runs
+        check_run_filter(expr)  # reject unsupported operators even with no runs
         return [row for row in rows if matches_run_filter(expr, run_fields(row))]
     except ValueError as exc:
-        raise Invalid(f"filters: {exc}") from None
+        raise invalid("filters", exc) from None

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from ...automations import DoNothing, EventType, SendNotification, SendWebhook
 from ...automations.automations import saved_trigger
 from ...automations.events import EVENT_CLASSES
-from ..errors import Conflict, Invalid, NotFound
+from ...preview import check_run_filter
+from ..errors import Conflict, Invalid, NotFound, invalid
 from .db import now
 from .entities import project_by_id
 from .ids import decode, encode
@@ -24,21 +25,20 @@ _ACTION_KEYS = {
     "GENERIC_WEBHOOK": "genericWebhookActionInput",
     "NO_OP": "noOpActionInput",
 }
+_RUN_EVENTS = frozenset(
+    {
+        EventType.RUN_METRIC,
+        EventType.RUN_METRIC_CHANGE,
+        EventType.RUN_METRIC_ZSCORE,
+        EventType.RUN_STATE,
+    }
+)
 _INTEGRATION_KIND = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}
 _ACTION_CLASSES: dict[str, Any] = {
     "NOTIFICATION": SendNotification,
     "GENERIC_WEBHOOK": SendWebhook,
     "NO_OP": DoNothing,
 }
-
-
-def describe(exc: ValidationError) -> str:
-    """A pydantic error as 'field: problem' lines."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
-        parts.append(f"{loc or 'input'}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def scope_json(
@@ -95,7 +95,7 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
             f"triggeredActionType: {action_type!r} must be one of {', '.join(_ACTION_KEYS)}"
         )
     config = data.get("triggeredActionConfig") or {}
-    if not isinstance(config, dict) or set(config) != {key}:
+    if not isinstance(config, dict) or set(config) != {key} or not isinstance(config[key], dict):
         raise Invalid(
             f"triggeredActionConfig: a {action_type} action needs exactly {{{key!r}: ...}}"
         )
@@ -118,7 +118,7 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
     try:
         _ACTION_CLASSES[str(action_type)].model_validate(config[key])
     except ValidationError as exc:
-        raise Invalid(f"triggeredActionConfig.{key}: {describe(exc)}") from None
+        raise invalid(f"triggeredActionConfig.{key}", exc) from None
     return {
         "entity_id": entity_id,
         "name": name,
@@ -148,7 +148,13 @@ def _check_event(event_type: str, scope: dict[str, Any], event_filter: Any) -> N
     try:
         event = cls.model_validate({"scope": scope, "filter": event_filter})
     except ValidationError as exc:
-        raise Invalid(f"eventFilter: {describe(exc)}") from None
+        raise invalid("eventFilter", exc) from None
+    # What the engine will evaluate while ingesting must be evaluable: checked now.
+    run_filter = getattr(event.filter, "run", None) if kind in _RUN_EVENTS else event.filter
+    try:
+        check_run_filter(run_filter)
+    except ValueError as exc:
+        raise invalid("eventFilter", exc) from None
     if event.event_type is not kind:
         raise Invalid(
             f"triggeringEventType: {event_type} does not match the eventFilter, "

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -160,16 +161,28 @@ async def health(_: Request) -> Response:
     return _json({"ok": True})
 
 
+def _shown_path(request: Request) -> str:
+    """The path for logs and messages: a signed URL is a credential, so its token is hidden."""
+    path = request.url.path
+    if path.startswith(("/files/upload/", "/files/download/")):
+        return path.rsplit("/", 1)[0] + "/<signed>"
+    return path
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServerError)
     if request.url.path != "/graphql" or exc.status == 401:
-        # Clients of these routes (the wandb SDK) often log nothing: the server does. A
-        # signed URL is a credential, so it is not written to the log.
-        path = request.url.path
-        if path.startswith(("/files/upload/", "/files/download/")):
-            path = path.rsplit("/", 1)[0] + "/<signed>"
-        log.warning("%s %s rejected: %s", request.method, path, exc.message)
+        # Clients of these routes (the wandb SDK) often log nothing: the server does.
+        log.warning("%s %s rejected: %s", request.method, _shown_path(request), exc.message)
     return _json(_error_body(exc.message, exc.code), exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own answers (no such route, wrong method) in the same JSON shape."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
+    message = f"{request.method} {_shown_path(request)}: {exc.detail}"
+    return _json(_error_body(message, code), exc.status_code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -209,7 +222,11 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        exception_handlers={ServerError: _server_error, Exception: _unexpected},
+        exception_handlers={
+            ServerError: _server_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
     )
     app.state.server = ServerState(
         db, api_key, engine, uploads, GraphQLExecutor(build_schema(), context)

@@ -22,6 +22,8 @@ _HTTP_VISIBLE = frozenset({404, 409})
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
     formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:  # where in the document, for errors that name no field
+        formatted["locations"] = [{"line": x.line, "column": x.column} for x in error.locations]
     if error.path:
         formatted["path"] = error.path
     original = error.original_error

@@ -16,9 +16,9 @@ from ariadne import (
     UnionType,
     make_executable_schema,
 )
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema
 
-from ..._jsontext import loads
+from ..._jsontext import INT64_MAX, INT64_MIN, loads
 from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
 from ..store import entities, history, integrations, runs, triggers
@@ -46,6 +46,23 @@ def _serialize_json_string(value: Any) -> str:
 @json_string.value_parser
 def _parse_json_string(value: Any) -> Any:
     return value  # resolvers decode (and report errors against their own field names)
+
+
+int64 = ScalarType("Int64")
+
+
+@int64.value_parser
+def _parse_int64(value: Any) -> int:
+    """W&B's 64-bit integers (steps, sizes): whole numbers SQLite can hold, nothing else."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not INT64_MIN <= value <= INT64_MAX
+        or value != int(value)
+    ):
+        # A GraphQLError, so that it is reported as the client's mistake, not as a bug.
+        raise GraphQLError(f"Int64 must be a whole number from {INT64_MIN} to {INT64_MAX}")
+    return int(value)
 
 
 def _by_typename(obj: Any, *_: Any) -> str | None:
@@ -488,6 +505,7 @@ def build_schema() -> GraphQLSchema:
         project_type,
         run_type,
         json_string,
+        int64,
         *artifact_resolvers.bindables,
         *unions,
         *interfaces,

@@ -105,6 +105,22 @@ def test_file_stream_stores_nan_and_infinity_as_wandb_writes_them(local: LocalSe
     assert math.isnan(nan_too[1]) and nan_too[2] == math.inf
 
 
+def test_a_firing_row_without_timestamp_fires_at_the_time_it_arrived(local: LocalServer) -> None:
+    api = local.api
+    project = api.create_project("stamp")
+    automation = api.create_automation(
+        OnRunMetric(scope=project, filter=RunEvent.metric("loss") > 0.5) >> DoNothing(),
+        name="stamp",
+    )
+    run = api.init_run("local/stamp", run_id="r")
+    before = time.time()
+    body = {"files": {HISTORY: {"offset": 0, "content": ['{"_step": 0, "loss": 1.0}']}}}
+    assert stream(local, run.path, body).status_code == 200  # was a 500: rows need _timestamp
+    (fired,) = api.automation_history(automation)
+    assert fired.status == "FINISHED" and fired.event["step"] == 0
+    assert before <= fired.event["timestamp"] <= time.time()
+
+
 def test_our_api_logs_nan_as_wandb_does(local: LocalServer) -> None:
     api = local.api
     api.create_project("nan2")

@@ -19,6 +19,7 @@ from wandb_auto_widget.automations import (
     OnRunMetric,
     OnRunState,
     ProjectScope,
+    ReadOnly,
     RegistryScope,
     ReportedRunState,
     RunEvent,
@@ -170,3 +171,91 @@ def test_saving_requires_name_event_and_action() -> None:
         NewAutomation(
             name="n", event=OnRunMetric(scope=PROJECT, filter=RunEvent.metric("a") > 1)
         ).to_graphql_input()
+
+
+def _trigger(scope: dict[str, object], event: dict[str, object], action: dict[str, object]) -> dict:  # type: ignore[type-arg]
+    return {
+        "__typename": "Trigger",
+        "id": "VHJpZ2dlcjo3",
+        "createdAt": "2026-01-01T00:00:00",
+        "updatedAt": None,
+        "name": "from-wandb",
+        "description": None,
+        "enabled": True,
+        "scope": scope,
+        "event": event,
+        "action": action,
+    }
+
+
+RUN_EVENT = {
+    "__typename": "FilterEventTriggeringCondition",
+    "eventType": "RUN_STATE",
+    "filter": json.dumps({"run_filter": '{"$and":[]}', "run_state_filter": {"states": ["FAILED"]}}),
+}
+
+
+@pytest.mark.parametrize(
+    ("scope", "event", "action", "kind"),
+    [
+        (  # a launch-queue action, which wandb models and only W&B runs
+            {"__typename": "Project", "id": "UHJvamVjdDox", "name": "p"},
+            RUN_EVENT,
+            {
+                "__typename": "QueueJobTriggeredAction",
+                "queue": {"id": "q", "name": "gpu"},
+                "template": '{"x": 1}',
+            },
+            "QueueJobTriggeredAction",
+        ),
+        (
+            {"__typename": "Entity", "id": "RW50aXR5OjE=", "name": "team", "entityType": "team"},
+            RUN_EVENT,
+            {"__typename": "ARIATriggeredAction", "prompt": "summarize the run"},
+            "ARIATriggeredAction",
+        ),
+        (  # an event type newer than this package
+            {"__typename": "Project", "id": "UHJvamVjdDox", "name": "p"},
+            {
+                "__typename": "FilterEventTriggeringCondition",
+                "eventType": "RUN_SWEEP_DONE",
+                "filter": "{}",
+            },
+            {"__typename": "NoOpTriggeredAction", "noOp": True},
+            "FilterEventTriggeringCondition (RUN_SWEEP_DONE)",
+        ),
+        (  # a scope this package does not know
+            {"__typename": "Organization", "id": "T3JnOjE=", "name": "org"},
+            RUN_EVENT,
+            {"__typename": "NoOpTriggeredAction", "noOp": True},
+            "Organization",
+        ),
+    ],
+)
+def test_automations_with_parts_this_package_cannot_edit_still_parse(
+    scope: dict[str, object], event: dict[str, object], action: dict[str, object], kind: str
+) -> None:
+    trigger = _trigger(scope, event, action)
+    automation = Automation.from_graphql(trigger)
+    assert not automation.editable
+    assert [p.describe() for p in automation.read_only_parts] == [kind]
+    dumped = automation.to_graphql()
+    for part in ("scope", "event", "action"):
+        if isinstance(getattr(automation, part), ReadOnly):
+            assert dumped[part] == trigger[part]  # kept exactly as W&B sent it
+    code = automation.to_code()
+    assert all(line.startswith("#") for line in code.splitlines()) and kind.split()[0] in code
+    with pytest.raises(ValueError, match="cannot edit"):
+        automation.to_graphql_input(description="x")
+    with pytest.raises(ValueError, match="W&B App"):
+        automation.to_new_automation()
+
+
+def test_entity_scoped_automations_stay_editable() -> None:
+    trigger = _trigger(
+        {"__typename": "Entity", "id": "RW50aXR5OjE=", "name": "team", "entityType": "team"},
+        RUN_EVENT,
+        {"__typename": "NoOpTriggeredAction", "noOp": True},
+    )
+    automation = Automation.from_graphql(trigger)
+    assert automation.editable and automation.scope.name == "team"  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ from .errors import (
     ConflictError,
     NotFoundError,
     TransportError,
+    UnsupportedError,
     ValidationError,
 )
 from .models import Artifact, ArtifactCollection, Execution, Project, Run
@@ -24,5 +25,6 @@ __all__ = [
     "Project",
     "Run",
     "TransportError",
+    "UnsupportedError",
     "ValidationError",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -15,13 +16,15 @@ from .._jsontext import dumps
 from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIntegration
 from ..automations.integrations import IntegrationAdapter
 from . import queries
-from .errors import NotFoundError, ValidationError
+from .errors import NotFoundError, UnsupportedError, ValidationError
 from .history import Columns, page_specs, parse_bulk_columns, spec_json, to_columns
 from .models import Artifact, ArtifactCollection, Execution, Project, Run, split_path
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport, raise_for
 
 Progress = Callable[[int, int], None]
+EMPTY_MANIFEST_DIGEST = hashlib.md5(b"wandb-artifact-manifest-v1\n").hexdigest()
+"""W&B's digest of a manifest with no files (wandb's ArtifactManifestV1.digest)."""
 
 
 class Api:
@@ -64,12 +67,14 @@ class Api:
         return self._transport.graphql(query, variables)
 
     def _nodes(self, query: str, path: str, **variables: Any) -> Iterator[dict[str, Any]]:
-        """Every node of the paginated connection at ``path`` (``"entity.projects"``), page
-        by page; NotFoundError when its owner is null (no such entity or project)."""
-        owner, field = path.split(".")
+        """Every node of the paginated connection at ``path`` (``"entity.projects"``, or a
+        root connection such as ``"models"``), page by page; NotFoundError when its owner is
+        null (no such entity or project)."""
+        owner, _, field = path.rpartition(".")
         cursor = None
         while True:
-            found = self._gql(query, cursor=cursor, **variables).get(owner)
+            data = self._gql(query, cursor=cursor, **variables)
+            found = data.get(owner) if owner else data
             if found is None:
                 what = (
                     f"project {variables['entity']}/{variables['project']}"
@@ -109,6 +114,14 @@ class Api:
             )
         return self._features
 
+    def _require(self, feature: str, what: str) -> None:
+        """UnsupportedError, before anything is sent, when the server lacks ``feature``."""
+        if feature not in self.features():
+            raise UnsupportedError(
+                f"{what} needs the server feature {feature}, which {self.base_url} does not "
+                "offer: it is an addition of the embedded server (wandb-auto-widget server)"
+            )
+
     def viewer(self) -> dict[str, Any]:
         """The current user (``id``, ``entity``, ``username``)."""
         return dict(self._gql(queries.VIEWER).get("viewer") or {})
@@ -128,7 +141,7 @@ class Api:
         entity = entity or self.default_entity
         return [
             Project(id=node["id"], name=node["name"], entity=node["entityName"])
-            for node in self._nodes(queries.ENTITY_PROJECTS, "entity.projects", entity=entity)
+            for node in self._nodes(queries.ENTITY_PROJECTS, "models", entity=entity, perPage=100)
         ]
 
     def metric_keys(self, path: str, *, max_runs: int = 20) -> list[str]:
@@ -167,7 +180,7 @@ class Api:
 
     def run(self, path: str) -> Run:
         """A run by ``entity/project/run-id``, with config, summary and history keys."""
-        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
+        entity, project, name = split_path(path, 3, "entity/project/run-id")
         data = self._gql(queries.RUN, entity=entity, project=project, name=name).get("project")
         if not data or not data.get("run"):
             raise NotFoundError(f"run {path} not found")
@@ -191,7 +204,7 @@ class Api:
         path = run if isinstance(run, str) else run.path
         if "HISTORY_COLUMNS" in self.features():
             # The embedded server's bulk endpoint: raw arrays, no per-row JSON.
-            entity, project, name = split_path(path, 3, "entity/project/collection:alias")
+            entity, project, name = split_path(path, 3, "entity/project/run-id")
             found = self._bulk_columns(f"{entity}/{project}", [name], keys, min_step, max_step)
             if found.get(name) is None:
                 raise NotFoundError(f"run {path} not found")
@@ -237,7 +250,7 @@ class Api:
         if "HISTORY_COLUMNS" in self.features():
             by_project: dict[str, list[str]] = {}
             for path in paths:
-                entity, project, name = split_path(path, 3, "entity/project/collection:alias")
+                entity, project, name = split_path(path, 3, "entity/project/run-id")
                 by_project.setdefault(f"{entity}/{project}", []).append(name)
             jobs = [
                 (project, names[i : i + batch_runs])
@@ -384,6 +397,7 @@ class Api:
         """Recent executions, newest first: of one automation (in ``entity``, by default
         yours), or of all of an entity's automations. ``status`` is PENDING, FINISHED or FAILED.
         """
+        self._require("AUTOMATION_EXECUTIONS", "automation_history()")
         automation_id = None
         if isinstance(automation_or_entity, Automation):
             automation_id = automation_or_entity.id
@@ -405,6 +419,7 @@ class Api:
     ) -> Execution:
         """Send ``automation``'s action once, now, with a sample event (``sample`` overrides
         template variables such as ``run_name`` or ``metric_value``). Marked as a test."""
+        self._require("AUTOMATION_TEST_FIRE", "test_automation()")
         data = self._gql(
             queries.TEST_AUTOMATION, id=automation.id, sample=json.dumps(sample) if sample else None
         )
@@ -418,8 +433,10 @@ class Api:
 
     def create_project(self, name: str, entity: str | None = None) -> Project:
         """Create a project, or return it if it exists (W&B's ``upsertModel``)."""
-        found = self._gql(queries.UPSERT_MODEL, name=name, entity=entity or self.default_entity)
-        model = found["upsertModel"]["model"]
+        found = self._gql(
+            queries.UPSERT_MODEL, input={"name": name, "entityName": entity or self.default_entity}
+        )
+        model = found["upsertModel"]["project"]
         return Project(id=model["id"], name=model["name"], entity=model["entityName"])
 
     def init_run(
@@ -461,14 +478,14 @@ class Api:
 
     def set_run_state(self, path: str, state: str) -> None:
         """Set a run's state directly (e.g. ``"crashed"`` or ``"killed"``)."""
-        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
+        entity, project, name = split_path(path, 3, "entity/project/run-id")
         self._gql(queries.UPSERT_BUCKET, name=name, project=project, entity=entity, state=state)
 
     def stop_run(self, path: str) -> None:
-        """Ask a running run to stop: its next file_stream answer says ``{"stopped": true}``,
-        which the wandb SDK obeys (the embedded server; W&B's app has a Stop button)."""
-        entity, project, name = split_path(path, 3, "entity/project/collection:alias")
-        self._gql(queries.STOP_RUN, entity=entity, project=project, run=name)
+        """Ask a running run to stop, as W&B's Stop button (and ``wandb.Api().run(path).stop()``)
+        does: the run's next file_stream answer says ``{"stopped": true}``, and the wandb SDK
+        on the training machine stops the run."""
+        self._gql(queries.STOP_RUN, id=self.run(path).id)
 
     def file_stream(
         self, entity: str, project: str, run: str, body: dict[str, Any]
@@ -485,7 +502,9 @@ class Api:
         entity: str | None = None,
         team_name: str | None = None,
     ) -> SlackIntegration:
-        """Add a Slack channel by its incoming-webhook URL (stored write-only)."""
+        """Add a Slack channel by its incoming-webhook URL (stored write-only). On W&B, connect
+        Slack in the App (team settings) instead: W&B adds Slack through OAuth."""
+        self._require("SLACK_WEBHOOK_INTEGRATIONS", "create_slack_integration()")
         data = self._gql(
             queries.CREATE_SLACK,
             input={
@@ -505,19 +524,29 @@ class Api:
         entity: str | None = None,
         secret: str | None = None,
         access_token: str | None = None,
+        secret_ref: str | None = None,
+        access_token_ref: str | None = None,
     ) -> WebhookIntegration:
-        """Add a webhook endpoint. ``secret`` signs requests; ``access_token`` is sent as Bearer.
+        """Add a webhook endpoint. Its secret signs requests; its access token is sent as
+        Bearer. Both are stored as secrets of the entity and can never be read back.
 
-        Both are stored as W&B secrets and can never be read back.
+        On W&B, create the secrets in the App (team settings, "Team secrets") and pass their
+        names as ``secret_ref=`` / ``access_token_ref=``, as wandb does. The embedded server
+        also takes the values (``secret=``, ``access_token=``) and stores them itself.
         """
         entity = entity or self.default_entity
-        refs: dict[str, str] = {}
+        refs = {
+            field: ref
+            for field, ref in (("secretRef", secret_ref), ("accessTokenRef", access_token_ref))
+            if ref
+        }
         slug = "".join(c if c.isalnum() else "_" for c in name).upper()
         for field, value, suffix in (
             ("secretRef", secret, "SECRET"),
             ("accessTokenRef", access_token, "TOKEN"),
         ):
             if value:
+                self._require("SECRETS_API", "a webhook secret given by value")
                 secret_name = f"{slug}_{suffix}"
                 self._gql(queries.INSERT_SECRET, entity=entity, name=secret_name, value=value)
                 refs[field] = secret_name
@@ -582,13 +611,20 @@ class Api:
                 "projectName": project,
                 "artifactTypeName": type,
                 "artifactCollectionNames": [name],
-                "digest": digest,
+                "digest": digest or EMPTY_MANIFEST_DIGEST,
+                "digestAlgorithm": "MANIFEST_MD5",
                 "metadata": json.dumps(metadata or {}),
                 "aliases": [{"artifactCollectionName": name, "alias": a} for a in aliases],
             },
         )["createArtifact"]["artifact"]
-        data = self._gql(queries.COMMIT_ARTIFACT, input={"artifactID": pending["id"]})
-        return Artifact.from_graphql(data["commitArtifact"]["artifact"])
+        self._gql(queries.COMMIT_ARTIFACT, artifactID=pending["id"])
+        return self._artifact_by_id(pending["id"])
+
+    def _artifact_by_id(self, gql_id: str) -> Artifact:
+        found = self._gql(queries.ARTIFACT_BY_ID, id=gql_id).get("artifact")
+        if found is None:
+            raise NotFoundError(f"artifact {gql_id!r} not found")
+        return Artifact.from_graphql(found)
 
     def link_artifact(
         self, artifact: Artifact, target: str, *, aliases: Sequence[str] = ()
@@ -607,16 +643,35 @@ class Api:
                 "projectName": project,
                 "aliases": [{"artifactCollectionName": collection, "alias": a} for a in aliases],
             },
-        )["linkArtifact"]["artifactCollection"]
-        return ArtifactCollection(data["id"], data["name"], "ArtifactPortfolio")
+        )["result"]["artifactMembership"]["artifactCollection"]
+        # wandb's link selects no id; the collection's id comes from where wandb reads it.
+        found = self._gql(
+            queries.COLLECTION_BY_NAME,
+            entity=entity,
+            project=project,
+            type=artifact.type,
+            name=data["name"],
+        )
+        linked = ((found.get("project") or {}).get("artifactType") or {}).get("artifactCollection")
+        if linked is None:
+            raise NotFoundError(f"target: the linked collection {target!r} was not found")
+        return ArtifactCollection(linked["id"], linked["name"], linked["__typename"])
 
     def add_artifact_alias(self, artifact: Artifact, alias: str) -> None:
-        """Point ``alias`` at this version (moving it from another version if needed)."""
+        """Point ``alias`` at this version in the collection it was read from (moving it from
+        another version if needed)."""
         self._gql(
             queries.ADD_ALIASES,
             input={
                 "artifactID": artifact.id,
-                "aliases": [{"artifactCollectionName": artifact.collection, "alias": alias}],
+                "aliases": [
+                    {
+                        "entityName": artifact.entity,
+                        "projectName": artifact.project,
+                        "artifactCollectionName": artifact.collection,
+                        "alias": alias,
+                    }
+                ],
             },
         )
 

@@ -25,3 +25,8 @@ class ValidationError(ApiError):
 
 class TransportError(ApiError):
     """The server could not be reached, or kept failing, after retries with backoff."""
+
+
+class UnsupportedError(ApiError):
+    """The server does not offer what was asked: an addition of the embedded server (such
+    as execution history) against W&B. The message names the server feature it needs."""

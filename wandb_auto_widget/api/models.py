@@ -52,14 +52,27 @@ class Artifact:
     metadata: dict[str, Any]
     digest: str = ""
     size: int = 0
+    entity: str = ""
+    """The entity of the collection this version is read from."""
+    project: str = ""
+    """The project of the collection this version is read from (a registry, for a link)."""
+    description: str | None = None
+    type: str = ""
 
     @property
     def version(self) -> str:
         return f"v{self.version_index}"
 
+    @property
+    def path(self) -> str:
+        """``entity/project/collection:vN``."""
+        return f"{self.entity}/{self.project}/{self.collection}:{self.version}"
+
     @classmethod
     def from_graphql(cls, node: dict[str, Any]) -> Artifact:
-        seq = node["artifactSequence"]["name"]
+        sequence = node["artifactSequence"]
+        seq = sequence["name"]
+        project = sequence.get("project") or {}
         return cls(
             id=node["id"],
             collection=seq,
@@ -67,23 +80,31 @@ class Artifact:
             aliases=[
                 a["alias"]
                 for a in node.get("aliases") or []
-                if a.get("artifactCollectionName") == seq
+                if (a.get("artifactCollection") or {}).get("name") == seq
             ],
             tags=[t["name"] for t in node.get("tags") or []],
             metadata=_decode(node.get("metadata")),
             digest=node.get("digest") or "",
             size=int(node.get("size") or 0),
+            entity=(project.get("entity") or {}).get("name", ""),
+            project=project.get("name", ""),
+            description=node.get("description"),
+            type=(node.get("artifactType") or {}).get("name", ""),
         )
 
     @classmethod
     def from_membership(cls, member: dict[str, Any]) -> Artifact:
         """The artifact as a member of a collection: that collection's version and aliases."""
         node = cls.from_graphql(member["artifact"])
+        collection = member["artifactCollection"]
+        project = collection.get("project") or {}
         return dataclasses.replace(
             node,
-            collection=member["artifactCollection"]["name"],
+            collection=collection["name"],
             version_index=int(member["versionIndex"]),
             aliases=[a["alias"] for a in member.get("aliases") or []],
+            entity=(project.get("entity") or {}).get("name", node.entity),
+            project=project.get("name", node.project),
         )
 
 
@@ -100,6 +121,7 @@ class Run:
     tags: list[str] = field(default_factory=list)
     created_at: str | None = None
     config: dict[str, Any] | None = None
+    """The config values (unwrapped from W&B's ``{"value": ...}``), as ``wandb.Api`` gives them."""
     summary: dict[str, Any] | None = None
     history_keys: dict[str, Any] | None = None
 
@@ -129,10 +151,20 @@ class Run:
             state=node.get("state"),
             tags=list(node.get("tags") or []),
             created_at=node.get("createdAt"),
-            config=None if config is None else _decode(config),
+            config=None if config is None else _unwrap_config(_decode(config)),
             summary=None if summary is None else _decode(summary),
             history_keys=node.get("historyKeys"),
         )
+
+
+def _unwrap_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """W&B stores each config value as ``{"value": v, "desc": ...}``; like ``wandb.Api``,
+    return the values, without wandb's own ``_wandb`` entry."""
+    return {
+        key: value["value"] if isinstance(value, dict) and "value" in value else value
+        for key, value in raw.items()
+        if key != "_wandb"
+    }
 
 
 def split_path(path: str, parts: int, shape: str | None = None) -> list[str]:

@@ -3,6 +3,8 @@ client works against W&B and against the embedded server."""
 
 from __future__ import annotations
 
+# wandb's TriggerFields: every scope and action W&B returns is asked for (launch-queue and
+# ARIA actions, entity scopes included), so that listing never meets an unreadable one.
 TRIGGER_FIELDS = """
 fragment TriggerFields on Trigger {
   __typename id createdAt updatedAt name description enabled
@@ -11,12 +13,14 @@ fragment TriggerFields on Trigger {
     ... on Project { id name }
     ... on ArtifactSequence { id name }
     ... on ArtifactPortfolio { id name }
+    ... on Entity { id name entityType }
   }
   event: triggeringCondition {
     __typename ... on FilterEventTriggeringCondition { eventType filter }
   }
   action: triggeredAction {
     __typename
+    ... on QueueJobTriggeredAction { queue { id name } template }
     ... on NotificationTriggeredAction {
       integration { __typename ... on SlackIntegration { id teamName channelName } }
       title message severity
@@ -26,6 +30,7 @@ fragment TriggerFields on Trigger {
       requestPayload
     }
     ... on NoOpTriggeredAction { noOp }
+    ... on ARIATriggeredAction { prompt }
   }
 }
 """
@@ -133,8 +138,8 @@ query SampledHistoryPage($entity: String!, $project: String!, $run: String!, $sp
 SERVER_FEATURES = "query ServerFeaturesQuery { serverInfo { features { name isEnabled } } }"
 
 UPSERT_MODEL = """
-mutation UpsertModel($name: String!, $entity: String!) {
-  upsertModel(input: {name: $name, entityName: $entity}) { model { id name entityName createdAt } }
+mutation UpsertModel($input: UpsertModelInput!) {
+  upsertModel(input: $input) { project { id name entityName } }
 }
 """
 
@@ -179,21 +184,35 @@ mutation CreateSlackIntegration($input: CreateSlackIntegrationInput!) {
 
 ARTIFACT_FIELDS = """
 fragment ArtifactFields on Artifact {
-  id digest size versionIndex state metadata createdAt
-  aliases { alias artifactCollectionName }
+  id digest size versionIndex state metadata createdAt description
+  artifactType { name }
+  aliases { alias artifactCollection { name } }
   tags { name }
-  artifactSequence { id name }
+  artifactSequence { name project { name entity { name } } }
 }
 """
 
-CREATE_ARTIFACT = (
-    """
+CREATE_ARTIFACT = """
 mutation CreateArtifact($input: CreateArtifactInput!) {
-  createArtifact(input: $input) { artifact { ...ArtifactFields } }
+  createArtifact(input: $input) { artifact { id state } }
 }
+"""
+
+ARTIFACT_BY_ID = (
+    """
+query ArtifactByID($id: ID!) { artifact(id: $id) { ...ArtifactFields } }
 """
     + ARTIFACT_FIELDS
 )
+
+COLLECTION_BY_NAME = """
+query ProjectArtifactCollection($entity: String!, $project: String!, $type: String!,
+                                $name: String!) {
+  project(entityName: $entity, name: $project) {
+    artifactType(name: $type) { artifactCollection(name: $name) { __typename id name } }
+  }
+}
+"""
 
 ARTIFACT_MEMBERSHIP = (
     """
@@ -202,7 +221,7 @@ query ArtifactMembership($entity: String!, $project: String!, $name: String!) {
     artifactCollectionMembership(name: $name) {
       versionIndex
       aliases { alias }
-      artifactCollection { name }
+      artifactCollection { name project { name entity { name } } }
       artifact { ...ArtifactFields }
     }
   }
@@ -211,29 +230,29 @@ query ArtifactMembership($entity: String!, $project: String!, $name: String!) {
     + ARTIFACT_FIELDS
 )
 
-COMMIT_ARTIFACT = (
-    """
-mutation CommitArtifact($input: CommitArtifactInput!) {
-  commitArtifact(input: $input) { artifact { ...ArtifactFields } }
+COMMIT_ARTIFACT = """
+mutation CommitArtifact($artifactID: ID!) {
+  commitArtifact(input: {artifactID: $artifactID}) { artifact { id digest } }
 }
 """
-    + ARTIFACT_FIELDS
-)
 
 LINK_ARTIFACT = """
 mutation LinkArtifact($input: LinkArtifactInput!) {
-  linkArtifact(input: $input) { versionIndex artifactCollection { id name } }
+  result: linkArtifact(input: $input) {
+    versionIndex
+    artifactMembership { artifactCollection { __typename name } }
+  }
 }
 """
 
 ADD_ALIASES = """
-mutation AddAliases($input: AddAliasesInput!) { addAliases(input: $input) { success } }
+mutation AddAliases($input: AddAliasesInput!) { result: addAliases(input: $input) { success } }
 """
 
 UPDATE_ARTIFACT = (
     """
 mutation UpdateArtifact($input: UpdateArtifactInput!) {
-  updateArtifact(input: $input) { artifact { ...ArtifactFields } }
+  result: updateArtifact(input: $input) { artifact { ...ArtifactFields } }
 }
 """
     + ARTIFACT_FIELDS
@@ -251,12 +270,10 @@ query ProjectArtifactCollections($entity: String!, $project: String!, $cursor: S
 """
 
 ENTITY_PROJECTS = """
-query EntityProjects($entity: String!, $cursor: String) {
-  entity(name: $entity) {
-    projects(after: $cursor, first: 100) {
-      pageInfo { endCursor hasNextPage }
-      edges { node { id name entityName } }
-    }
+query Projects($entity: String, $cursor: String, $perPage: Int) {
+  models(entityName: $entity, after: $cursor, first: $perPage) {
+    edges { node { id name entityName } }
+    pageInfo { endCursor hasNextPage }
   }
 }
 """
@@ -296,7 +313,5 @@ mutation TestAutomation($id: ID!, $sample: JSONString) {
 )
 
 STOP_RUN = """
-mutation StopRun($entity: String, $project: String!, $run: String!) {
-  stopRun(input: {entityName: $entity, projectName: $project, runName: $run}) { success }
-}
+mutation StopRun($id: ID!) { stopRun(input: {id: $id}) { success } }
 """

@@ -50,6 +50,7 @@ from .metric_filters import (
     MetricThresholdFilter,
     MetricZScoreFilter,
 )
+from .read_only import ReadOnly
 from .run_state import ReportedRunState, StateFilter
 from .scopes import (
     ArtifactCollectionScope,
@@ -94,6 +95,7 @@ __all__ = [
     "Or",
     "OrgScope",
     "ProjectScope",
+    "ReadOnly",
     "RegistryScope",
     "ReportedRunState",
     "RunEvent",

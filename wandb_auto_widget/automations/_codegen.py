@@ -7,6 +7,7 @@ or ``automation``) so that ``exec`` of the snippet rebuilds an equal object.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -238,3 +239,14 @@ def automation_code(obj: Automation) -> str:
         f"    action={_indent(action_source(obj.action))},",
     ]
     return snippet("automation", "Automation(\n" + "\n".join(fields) + "\n)", ("Automation",))
+
+
+def read_only_code(obj: Automation) -> str:
+    """A comment: this automation cannot be rebuilt here; its JSON as W&B returned it."""
+    kinds = ", ".join(p.describe() for p in obj.read_only_parts)
+    header = (
+        f"# Automation {obj.name!r} ({obj.id}) uses {kinds}, which this package cannot edit "
+        "or re-create; edit it in the W&B App. As W&B returned it:"
+    )
+    body = json.dumps(obj.to_graphql(), indent=2, default=str)
+    return header + "\n" + "\n".join(f"# {line}" for line in body.splitlines()) + "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from ._base import (
     JsonEncoded,
@@ -16,6 +16,7 @@ from ._base import (
     use_default_if_none,
 )
 from .integrations import SlackIntegration, WebhookIntegration
+from .read_only import ReadOnly
 
 
 class ActionType(LenientStrEnum):
@@ -229,11 +230,31 @@ def to_input_action(value: Any) -> Any:
     return value
 
 
+_SAVED_TAGS = frozenset(
+    {"NotificationTriggeredAction", "GenericWebhookTriggeredAction", "NoOpTriggeredAction"}
+)
+
+
+def _saved_action_tag(value: Any) -> str:
+    """The saved action's GraphQL type, or "read-only" for any other W&B returns."""
+    found = (
+        value.get("__typename") or value.get("typename__")
+        if isinstance(value, dict)
+        else getattr(value, "typename__", None)
+    )
+    return str(found) if found in _SAVED_TAGS else "read-only"
+
+
 SavedAction = Annotated[
-    SavedNotificationAction | SavedWebhookAction | SavedNoOpAction,
+    Annotated[SavedNotificationAction, Tag("NotificationTriggeredAction")]
+    | Annotated[SavedWebhookAction, Tag("GenericWebhookTriggeredAction")]
+    | Annotated[SavedNoOpAction, Tag("NoOpTriggeredAction")]
+    | Annotated[ReadOnly, Tag("read-only")],
+    Discriminator(_saved_action_tag),
     BeforeValidator(to_saved_action),
-    Field(discriminator="typename__"),
 ]
+"""A saved action; one this mirror does not model (a launch-queue job, an ARIA prompt...)
+is kept as :class:`ReadOnly`."""
 InputAction = Annotated[
     SendNotification | SendWebhook | DoNothing,
     BeforeValidator(to_input_action),

@@ -10,7 +10,8 @@ from pydantic import ConfigDict, Field
 from ._base import Typename, WireModel, WireResult, to_json
 from .actions import InputAction, SavedAction, to_input_action
 from .events import InputEvent, SavedEvent, _WrappedSavedEventFilter, to_input_event
-from .scopes import AutomationScope
+from .read_only import ReadOnly
+from .scopes import AutomationScope, SavedScope
 
 AutomationName = Annotated[str, Field(min_length=1, max_length=255)]
 _OVERRIDABLE = ("name", "description", "enabled", "event", "action")
@@ -89,8 +90,9 @@ class Automation(WireResult):
     name: AutomationName
     description: str | None = None
     enabled: bool = True
-    scope: AutomationScope
-    event: SavedEvent
+    # Whatever W&B returns parses: parts this mirror does not model become ReadOnly.
+    scope: SavedScope
+    event: Annotated[SavedEvent | ReadOnly, Field(union_mode="left_to_right")]
     action: SavedAction
 
     @classmethod
@@ -98,16 +100,38 @@ class Automation(WireResult):
         """Parse a ``Trigger`` object from a GraphQL response (W&B's or ours)."""
         return cls.model_validate(trigger)
 
+    @property
+    def read_only_parts(self) -> list[ReadOnly]:
+        """The parts this package cannot edit (a launch-queue or ARIA action, a newer kind
+        of event or scope); empty for an automation it can edit."""
+        return [p for p in (self.scope, self.event, self.action) if isinstance(p, ReadOnly)]
+
+    @property
+    def editable(self) -> bool:
+        """Whether this package can edit (and re-create) this automation."""
+        return not self.read_only_parts
+
+    def _require_editable(self) -> None:
+        if self.read_only_parts:
+            kinds = ", ".join(p.describe() for p in self.read_only_parts)
+            raise ValueError(
+                f"automation {self.name!r} uses {kinds}, which this package cannot edit; "
+                "edit it in the W&B App"
+            )
+
     def to_graphql(self) -> dict[str, Any]:
         """This automation as a GraphQL ``Trigger`` object (``TriggerFields``)."""
         return self.model_dump()
 
     def to_input_event(self) -> Any:
         """The editable input event (``OnRunMetric`` etc.) behind this automation."""
+        self._require_editable()
+        assert not isinstance(self.event, ReadOnly)
         return to_input_event(self.event, self.scope)
 
     def to_new_automation(self) -> NewAutomation:
         """A copy that could be saved as a new automation."""
+        self._require_editable()
         return NewAutomation(
             name=self.name,
             description=self.description,
@@ -124,6 +148,9 @@ class Automation(WireResult):
         merged = self.model_copy()
         for key, value in overrides.items():
             setattr(merged, key, value)  # validate_assignment checks each one
+        merged._require_editable()
+        assert not isinstance(merged.event, ReadOnly) and not isinstance(merged.scope, ReadOnly)
+        assert not isinstance(merged.action, ReadOnly)
         saved = merged.event.filter
         event_filter = saved.filter if isinstance(saved, _WrappedSavedEventFilter) else saved
         data: dict[str, Any] = {
@@ -142,10 +169,13 @@ class Automation(WireResult):
         return data
 
     def to_code(self) -> str:
-        """Python source, in this package's DSL, that rebuilds this object as ``automation``."""
-        from ._codegen import automation_code
+        """Python source, in this package's DSL, that rebuilds this object as ``automation``.
 
-        return automation_code(self)
+        For an automation with read-only parts, a comment that shows it as W&B returned it.
+        """
+        from ._codegen import automation_code, read_only_code
+
+        return read_only_code(self) if self.read_only_parts else automation_code(self)
 
 
 def saved_trigger(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field
 
 from ._base import LenientStrEnum, Typename, WireResult
+from .read_only import ReadOnly
 
 REGISTRY_PREFIX = "wandb-registry-"
 
@@ -143,6 +144,19 @@ AutomationScope = Annotated[
     BeforeValidator(parse_scope),
 ]
 """Any scope an automation may have."""
+
+SavedScope = Annotated[
+    _ArtifactSequenceScope
+    | _ArtifactPortfolioScope
+    | ProjectScope
+    | RegistryScope
+    | TeamScope
+    | OrgScope
+    | ReadOnly,
+    Field(union_mode="left_to_right"),
+    BeforeValidator(parse_scope),
+]
+"""The scope of a saved automation; one this mirror does not model is kept as ReadOnly."""
 
 AnyScope = (
     _ArtifactSequenceScope,

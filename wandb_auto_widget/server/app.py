@@ -157,6 +157,20 @@ async def download(request: Request) -> Response:
     return FileResponse(target.path, media_type="application/octet-stream")
 
 
+async def artifact_file(request: Request) -> Response:
+    """W&B's own download route for artifact files, which wandb falls back to when it holds
+    no signed URL for a file (``artifact.file()``, ``get_entry(...).download()``):
+    ``/artifactsV2/<region>/<entity>/<project>/<collection>/[<id>/]<birth id>/<md5>/<name>``
+    or ``/artifacts/<entity>/<md5>``, with the API key. Content is stored by its MD5."""
+    authenticate(request)
+    parts = request.path_params["rest"].split("/")
+    hex_md5 = parts[-2] if request.url.path.startswith("/artifactsV2/") else parts[-1]
+    if len(parts) < 2 and request.url.path.startswith("/artifactsV2/"):
+        raise NotFound("not an artifact file URL")
+    path = _state(request).uploads.stored_object(hex_md5)
+    return FileResponse(path, media_type="application/octet-stream")
+
+
 async def health(_: Request) -> Response:
     return _json({"ok": True})
 
@@ -196,6 +210,8 @@ ROUTES = [
     Route("/history/columns", history_columns, methods=["POST"]),
     Route("/files/upload/{token}", upload, methods=["PUT"]),
     Route("/files/download/{token}", download, methods=["GET"]),
+    Route("/artifactsV2/{region}/{entity}/{project}/{rest:path}", artifact_file, methods=["GET"]),
+    Route("/artifacts/{entity}/{rest:path}", artifact_file, methods=["GET"]),
     Route("/healthz", health, methods=["GET"]),
 ]
 

@@ -25,12 +25,13 @@ from pathlib import Path
 
 import orjson
 
-from .errors import Forbidden, Invalid
+from .errors import Forbidden, Invalid, NotFound
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 URL_LIFETIME_S = 24 * 60 * 60
 _SAFE = re.compile(r"^[\w.\-/ ]+$")
 MAX_NAME = 1024
+_HEX_MD5 = re.compile(r"^[0-9a-f]{32}$")
 RESERVED = frozenset({"output.log", "wandb-history.jsonl", "wandb-summary.json"})
 """Run files the server writes itself: never folders."""
 
@@ -116,6 +117,13 @@ class Uploads:
     def object_path(self, b64_md5: str, field: str = "md5") -> Path:
         """Where the artifact file content with this digest is (or will be) stored."""
         return self.directory / "artifacts" / "objects" / md5_hex(b64_md5, field)
+
+    def stored_object(self, hex_md5: str) -> Path:
+        """The stored artifact content with this (hex) MD5; NotFound when there is none."""
+        path = self.directory / "artifacts" / "objects" / hex_md5
+        if not _HEX_MD5.match(hex_md5) or not path.is_file():
+            raise NotFound("no stored artifact file has this digest")
+        return path
 
     def object_url(self, b64_md5: str) -> str | None:
         """An upload URL for this content, or None when it is already stored (W&B's "skip")."""

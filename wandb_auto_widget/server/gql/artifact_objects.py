@@ -29,7 +29,7 @@ def collection(conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[
         "name": row["name"],
         "description": row["description"],
         "createdAt": row["created_at"],
-        "tags": json.loads(row["tags"]),
+        "updatedAt": row["created_at"],
         "project": _project(conn, row["project_id"], viewer),
         "_row": row,
     }

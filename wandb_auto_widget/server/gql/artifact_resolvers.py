@@ -8,6 +8,7 @@ transaction, so an automation fires exactly when the change is stored."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ariadne import MutationType, ObjectType, QueryType
@@ -18,6 +19,7 @@ from ..store import artifacts, entities, runs
 from ..store.ids import encode
 from . import artifact_objects, objects
 from .context import ctx, page
+from .listing import select
 
 query = QueryType()
 mutation = MutationType()
@@ -28,6 +30,7 @@ sequence_type = ObjectType("ArtifactSequence")
 portfolio_type = ObjectType("ArtifactPortfolio")
 artifact_type = ObjectType("Artifact")
 membership_type = ObjectType("ArtifactCollectionMembership")
+type_type = ObjectType("ArtifactType")
 run_type = ObjectType("Run")
 bindables = [
     run_type,
@@ -40,6 +43,7 @@ bindables = [
     portfolio_type,
     artifact_type,
     membership_type,
+    type_type,
 ]
 
 # ---------------------------------------------------------------------------- reads
@@ -56,17 +60,179 @@ def _artifact_by_id(_: Any, info: Any, id: str) -> dict[str, Any] | None:
     return artifact_objects.artifact(conn, row, c.viewer)
 
 
+def _collection_page(
+    info: Any,
+    rows: list[Any],
+    first: int | None,
+    after: str | None,
+    filters: Any,
+    order: str | None,
+) -> dict[str, Any]:
+    """Collections, filtered and ordered as W&B's ``artifactCollections`` (by default the
+    newest first), as a connection with ``totalCount``."""
+    c = ctx(info)
+    conn = c.db.read()
+    chosen = select(
+        rows,
+        lambda r: {
+            "name": r["name"],
+            "description": r["description"],
+            "tags": json.loads(r["tags"]),
+            "type": r["type_name"],
+        },
+        filters,
+        order,
+        {"id": lambda r: r["id"], "name": lambda r: r["name"], "createdAt": _created},
+        "-id",
+    )
+    shaped = page(chosen, first, after, lambda r: artifact_objects.collection(conn, r, c.viewer))
+    return {**shaped, "totalCount": len(chosen)}
+
+
+def _created(row: Any) -> tuple[str, int]:
+    return (row["created_at"], row["id"])
+
+
 @project_type.field("artifactCollections")
 def _collections(
+    obj: dict[str, Any],
+    info: Any,
+    first: int | None = None,
+    after: str | None = None,
+    filters: Any = None,
+    order: str | None = None,
+) -> dict[str, Any]:
+    rows = artifacts.collections_of(ctx(info).db.read(), obj["_row"]["id"])
+    return _collection_page(info, rows, first, after, filters, order)
+
+
+def _artifact_type_object(project_id: int, name: str, created: str) -> dict[str, Any]:
+    return {
+        "__typename": "ArtifactType",
+        "id": encode("ArtifactType", f"{project_id}:{name}"),
+        "name": name,
+        "description": None,
+        "createdAt": created,
+        "_project_id": project_id,
+    }
+
+
+@project_type.field("artifactTypes")
+def _artifact_types(
     obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    project_id = obj["_row"]["id"]
+    rows = artifacts.artifact_types(ctx(info).db.read(), project_id)
+    return page(
+        rows,
+        first,
+        after,
+        lambda r: _artifact_type_object(project_id, r["type_name"], r["created_at"]),
+    )
+
+
+@type_type.field("artifactCollections")
+def _type_collections(
+    obj: dict[str, Any],
+    info: Any,
+    first: int | None = None,
+    after: str | None = None,
+    filters: Any = None,
+    order: str | None = None,
+) -> dict[str, Any]:
+    conn = ctx(info).db.read()
+    rows = artifacts.collections_of(conn, obj["_project_id"], obj["name"])
+    return _collection_page(info, rows, first, after, filters, order)
+
+
+@type_type.field("artifactCollection")
+def _type_collection(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    rows = artifacts.collections_of(conn, obj["_project_id"], obj["name"])
+    row = next((r for r in rows if r["name"] == name), None)
+    return None if row is None else artifact_objects.collection(conn, row, c.viewer)
+
+
+@sequence_type.field("tags")
+@portfolio_type.field("tags")
+def _collection_tags_connection(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    names = json.loads(obj["_row"]["tags"])
+    shaped = page(
+        names, first, after, lambda t: {"__typename": "Tag", "id": encode("Tag", t), "name": t}
+    )
+    return {**shaped, "totalCount": len(names)}
+
+
+@sequence_type.field("aliases")
+@portfolio_type.field("aliases")
+def _collection_aliases(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    collection_id = obj["_row"]["id"]
+    names = artifacts.collection_aliases(ctx(info).db.read(), collection_id)
+    return page(
+        names,
+        first,
+        after,
+        lambda alias: {
+            "__typename": "ArtifactAlias",
+            "id": encode("ArtifactAlias", f"{collection_id}:{alias}"),
+            "alias": alias,
+            "artifactCollectionName": obj["name"],
+            "artifactCollection": obj,
+        },
+    )
+
+
+@sequence_type.field("artifacts")
+@portfolio_type.field("artifacts")
+def _collection_artifacts(
+    obj: dict[str, Any],
+    info: Any,
+    first: int | None = None,
+    after: str | None = None,
+    order: str | None = None,
+    filters: Any = None,
 ) -> dict[str, Any]:
     c = ctx(info)
     conn = c.db.read()
-    rows = conn.execute(
-        "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id",
-        (obj["_row"]["id"],),
-    ).fetchall()
-    return page(rows, first, after, lambda r: artifact_objects.collection(conn, r, c.viewer))
+    rows = artifacts.collection_versions(conn, obj["_row"]["id"])
+    chosen = select(
+        rows,
+        lambda r: {
+            "state": r["state"],
+            "versionIndex": r["member_index"],
+            "digest": r["digest"],
+            "tags": json.loads(r["tags"]),
+            "createdAt": r["created_at"],
+        },
+        filters,
+        order,
+        {
+            "versionIndex": lambda r: r["member_index"],
+            "createdAt": lambda r: (r["created_at"], r["member_index"]),
+        },
+        "-versionIndex",
+    )
+
+    shaped = page(
+        chosen,
+        first,
+        after,
+        lambda row: artifact_objects.artifact(conn, row, c.viewer),
+        lambda row: {"version": f"v{row['member_index']}"},
+    )
+    return {**shaped, "totalCount": len(chosen)}
+
+
+@sequence_type.field("defaultArtifactType")
+@portfolio_type.field("defaultArtifactType")
+def _default_type(obj: dict[str, Any], info: Any) -> dict[str, Any]:
+    row = obj["_row"]
+    return _artifact_type_object(row["project_id"], row["type_name"], row["created_at"])
 
 
 @project_type.field("artifact")
@@ -87,20 +253,10 @@ def _membership(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | N
 
 @project_type.field("artifactType")
 def _artifact_type(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
-    created = (
-        ctx(info)
-        .db.read()
-        .execute(
-            "SELECT MIN(created_at) FROM artifact_collections WHERE project_id = ? "
-            "AND type_name = ?",
-            (obj["_row"]["id"], name),
-        )
-        .fetchone()[0]
-    )
-    if created is None:
-        return None
-    type_id = encode("ArtifactType", f"{obj['_row']['id']}:{name}")
-    return {"__typename": "ArtifactType", "id": type_id, "name": name, "createdAt": created}
+    project_id = obj["_row"]["id"]
+    found = artifacts.artifact_types(ctx(info).db.read(), project_id)
+    row = next((r for r in found if r["type_name"] == name), None)
+    return None if row is None else _artifact_type_object(project_id, name, row["created_at"])
 
 
 @project_type.field("artifactCollection")
@@ -210,8 +366,10 @@ def _entity_user(_: Any, info: Any) -> dict[str, Any]:
 
 @user_type.field("organizations")
 def _organizations(_: Any, info: Any) -> list[dict[str, Any]]:
-    c = ctx(info)
-    return [_organization(objects.entity(entities.get_entity(c.db.read(), c.viewer)))]
+    # The single local user belongs to every entity, and each entity is its own
+    # organization: a registry path may name any of them ("research/wandb-registry-x/...").
+    conn = ctx(info).db.read()
+    return [_organization(objects.entity(row)) for row in entities.all_entities(conn)]
 
 
 def _artifact_page(
@@ -396,7 +554,7 @@ def _delete_aliases(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 def _update_artifact(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
-        c.engine.on_artifact_events(conn, artifacts.change_tags(conn, input))
+        c.engine.on_artifact_events(conn, artifacts.update_artifact(conn, input))
         row = artifacts.get_artifact(conn, input["artifactID"])
         return {"artifact": artifact_objects.artifact(conn, row, c.viewer)}
 

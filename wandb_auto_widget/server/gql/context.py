@@ -18,7 +18,12 @@ FEATURES = (
     "AUTOMATION_ACTION_NO_OP",
     "ARTIFACT_DIGEST_ALGORITHM",
     "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",
-    "HISTORY_COLUMNS",  # ours: POST /history/columns (bulk_history.py)
+    # Ours, advertised so that our Api sends these only where they exist:
+    "HISTORY_COLUMNS",  # POST /history/columns (bulk_history.py)
+    "SLACK_WEBHOOK_INTEGRATIONS",  # createSlackIntegration
+    "SECRETS_API",  # insertSecret
+    "AUTOMATION_EXECUTIONS",  # entity.automationExecutions
+    "AUTOMATION_TEST_FIRE",  # testTrigger
 )
 
 
@@ -37,9 +42,14 @@ def ctx(info: Any) -> Context:
 
 
 def page(
-    items: list[Any], first: int | None, after: str | None, wrap: Any = lambda x: x
+    items: list[Any],
+    first: int | None,
+    after: str | None,
+    wrap: Any = lambda x: x,
+    edge_fields: Any = None,
 ) -> dict[str, Any]:
-    """A Relay connection over ``items``; cursors are positions, as W&B's are opaque strings."""
+    """A Relay connection over ``items``; cursors are positions, as W&B's are opaque strings.
+    ``edge_fields(item)`` adds fields to an item's edge (such as a version's ``version``)."""
     start = 0
     if after:
         try:
@@ -59,6 +69,11 @@ def page(
             "hasPreviousPage": start > 0,
         },
         "edges": [
-            {"node": wrap(item), "cursor": str(start + i + 1)} for i, item in enumerate(chunk)
+            {
+                "node": wrap(item),
+                "cursor": str(start + i + 1),
+                **(edge_fields(item) if edge_fields else {}),
+            }
+            for i, item in enumerate(chunk)
         ],
     }

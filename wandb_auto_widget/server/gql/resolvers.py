@@ -3,6 +3,7 @@ one write transaction, so a failed mutation leaves nothing half-written."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from graphql import GraphQLError, GraphQLSchema
 from ..._jsontext import INT64_MAX, INT64_MIN, loads
 from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
+from ..run_files import RunFile, list_run_files
 from ..store import entities, history, integrations, runs, triggers
 from ..store.ids import decode, encode
 from . import artifact_resolvers, objects
@@ -32,6 +34,7 @@ user_type = ObjectType("User")
 entity_type = ObjectType("Entity")
 project_type = ObjectType("Project")
 run_type = ObjectType("Run")
+file_type = ObjectType("File")
 
 # ---------------------------------------------------------------------------- scalars
 
@@ -296,6 +299,58 @@ def _wandb_config(obj: dict[str, Any], info: Any, keys: list[str] | None = None)
     return orjson.dumps({k: v for k, v in value.items() if keys is None or k in keys}).decode()
 
 
+def _run_folder(obj: dict[str, Any], info: Any) -> Path:
+    return _folder_of(ctx(info), obj["_row"]["id"])
+
+
+@run_type.field("fileCount")
+def _file_count(obj: dict[str, Any], info: Any) -> int:
+    return len(list_run_files(_run_folder(obj, info)))
+
+
+@run_type.field("files")
+def _files(
+    obj: dict[str, Any],
+    info: Any,
+    names: list[str | None] | None = None,
+    after: str | None = None,
+    first: int | None = None,
+    pattern: str | None = None,
+) -> dict[str, Any]:
+    c = ctx(info)
+    run_id = obj["_row"]["id"]
+    found = list_run_files(
+        _run_folder(obj, info), [n for n in names or [] if n is not None], pattern
+    )
+
+    def node(file: RunFile) -> dict[str, Any]:
+        url = c.uploads.download_url(file.path)
+        return {
+            "id": encode("File", f"{run_id}/{file.name}"),
+            "name": file.name,
+            "displayName": file.name.rsplit("/", 1)[-1],
+            "url": url,
+            "directUrl": url,
+            "sizeBytes": file.size,
+            "md5": file.md5,
+            "digest": file.md5,
+            "mimetype": file.mimetype,
+            "updatedAt": file.updated_at,
+            "_run_id": run_id,
+        }
+
+    return {**page(found, first, after, node), "totalCount": len(found)}
+
+
+@file_type.field("url")
+def _file_url(obj: dict[str, Any], info: Any, upload: bool | None = None) -> str | None:
+    """A run file's download URL, or with ``upload: true`` a URL to replace it (as W&B's)."""
+    if upload and "_run_id" in obj:
+        return ctx(info).uploads.run_file_urls(obj["_run_id"], [obj["name"]])[0]
+    url: str | None = obj.get("url")
+    return url
+
+
 @run_type.field("parquetHistory")
 def _parquet_history(*_: Any, **__: Any) -> dict[str, Any]:
     # No parquet export: an empty answer makes wandb-core page through sampledHistory.
@@ -478,20 +533,45 @@ def _notify_alert(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     return {"success": True}
 
 
+def _run_by_input(conn: Any, data: dict[str, Any], viewer: str) -> Any:
+    """The run an input names: W&B's ``id``, or (ours) entity, project and run names."""
+    if data.get("id"):
+        run = runs.get_run_by_id(conn, data["id"])
+        if run is None:
+            raise NotFound(f"id: run {data['id']!r} not found")
+        return run
+    if not data.get("projectName") or not data.get("runName"):
+        raise Invalid("id: the run's id is required (or projectName and runName)")
+    project = entities.get_project(conn, data.get("entityName") or viewer, data["projectName"])
+    run = runs.get_run(conn, project["id"], data["runName"])
+    if run is None:
+        raise NotFound(f"runName: run {data['runName']!r} not found")
+    return run
+
+
 @mutation.field("stopRun")
 def _stop_run(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    """The run's next file_stream answer says ``{"stopped": true}``; the SDK then stops."""
     c = ctx(info)
     with c.db.write() as conn:
-        project = entities.get_project(
-            conn, input.get("entityName") or c.viewer, input["projectName"]
-        )
-        changed = conn.execute(
-            "UPDATE runs SET stop_requested = 1 WHERE project_id = ? AND name = ?",
-            (project["id"], input["runName"]),
-        ).rowcount
-    if not changed:
-        raise NotFound(f"runName: run {input['runName']!r} not found")
+        runs.request_stop(conn, _run_by_input(conn, input, c.viewer))
     return {"success": True}
+
+
+@mutation.field("deleteRun")
+def _delete_run(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+    """The run, its history, files and automation state; with ``deleteArtifacts``, also the
+    artifact versions it logged."""
+    c = ctx(info)
+    with c.db.write() as conn:
+        run = _run_by_input(conn, {"id": input["id"]}, c.viewer)
+        runs.delete_run(conn, run, delete_artifacts=bool(input.get("deleteArtifacts")))
+    shutil.rmtree(_folder_of(c, run["id"]), ignore_errors=True)  # after the commit
+    return {"clientMutationId": input.get("clientMutationId")}
+
+
+def _folder_of(c: Any, run_id: int) -> Path:
+    return Path(c.uploads.directory) / str(run_id)
 
 
 def build_schema() -> GraphQLSchema:
@@ -504,6 +584,7 @@ def build_schema() -> GraphQLSchema:
         entity_type,
         project_type,
         run_type,
+        file_type,
         json_string,
         int64,
         *artifact_resolvers.bindables,

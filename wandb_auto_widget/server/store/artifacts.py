@@ -260,23 +260,38 @@ def link_artifact(
 def change_aliases(
     conn: sqlite3.Connection, data: dict[str, Any], add: bool
 ) -> list[ArtifactEvent]:
+    """W&B's ``addAliases`` / ``deleteAliases``: each alias names its collection, and the
+    collection's project (a registry's portfolio lives in another project than the version)."""
     artifact = committed_artifact(conn, str(data.get("artifactID")))
+    own_project = conn.execute(
+        "SELECT project_id FROM artifact_collections WHERE id = ?", (artifact["sequence_id"],)
+    ).fetchone()[0]
     events = []
-    for entry in data.get("aliases") or []:
+    for i, entry in enumerate(data.get("aliases") or []):
         alias = entry.get("alias") if isinstance(entry, dict) else entry
         name = entry.get("artifactCollectionName") if isinstance(entry, dict) else None
         collection_id = artifact["sequence_id"]
         if name:
-            seq_project = conn.execute(
-                "SELECT project_id FROM artifact_collections WHERE id = ?", (collection_id,)
-            ).fetchone()[0]
+            project_id = own_project
+            if entry.get("projectName"):
+                project = find_project(conn, entry.get("entityName"), entry["projectName"])
+                if project is None:
+                    raise NotFound(
+                        f"aliases[{i}].projectName: project {entry.get('entityName')}/"
+                        f"{entry['projectName']} not found"
+                    )
+                project_id = project["id"]
             found = conn.execute(
                 "SELECT id FROM artifact_collections WHERE project_id = ? AND name = ?",
-                (seq_project, name),
+                (project_id, name),
             ).fetchone()
             if found is None:
-                raise NotFound(f"aliases.artifactCollectionName: {name!r} not found")
+                raise NotFound(f"aliases[{i}].artifactCollectionName: {name!r} not found")
             collection_id = found[0]
+            if member_index(conn, collection_id, artifact["id"]) is None:
+                raise Invalid(
+                    f"aliases[{i}].artifactCollectionName: this version is not in {name!r}"
+                )
         if add:
             if set_alias(conn, collection_id, artifact["id"], str(alias)):
                 events.append(
@@ -289,6 +304,47 @@ def change_aliases(
                 (collection_id, alias, artifact["id"]),
             )
     return events
+
+
+def update_artifact(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactEvent]:
+    """W&B's ``updateArtifact``: description, metadata, tags, and (W&B's older way) the
+    version's aliases in its own collection. ``ttlDurationSeconds`` is accepted and ignored
+    (versions never expire here)."""
+    artifact = get_artifact(conn, str(data.get("artifactID")))
+    if data.get("description") is not None:
+        conn.execute(
+            "UPDATE artifacts SET description = ? WHERE id = ?",
+            (data["description"], artifact["id"]),
+        )
+    if data.get("metadata") is not None:
+        conn.execute(
+            "UPDATE artifacts SET metadata = ? WHERE id = ?",
+            (json.dumps(_metadata(data["metadata"])), artifact["id"]),
+        )
+    events = change_tags(conn, data)
+    if data.get("aliases") is not None:
+        wanted = set(_alias_names(data))
+        for alias in _current_aliases(conn, artifact):
+            if alias not in wanted and alias != "latest":
+                conn.execute(
+                    "DELETE FROM artifact_aliases WHERE collection_id = ? AND alias = ?",
+                    (artifact["sequence_id"], alias),
+                )
+        events += _apply_aliases(
+            conn, artifact["sequence_id"], artifact["id"], sorted(wanted - {"latest"})
+        )
+    conn.execute("UPDATE artifacts SET updated_at = ? WHERE id = ?", (now(), artifact["id"]))
+    return events
+
+
+def _current_aliases(conn: sqlite3.Connection, artifact: sqlite3.Row) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT alias FROM artifact_aliases WHERE collection_id = ? AND artifact_id = ?",
+            (artifact["sequence_id"], artifact["id"]),
+        )
+    ]
 
 
 def change_tags(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactEvent]:
@@ -355,3 +411,49 @@ def record_use(
         "ON CONFLICT(run_id, artifact_id) DO NOTHING",
         (run_id, artifact["id"], used_as, now()),
     )
+
+
+# ---------------------------------------------------------------------------- listings
+
+
+def artifact_types(conn: sqlite3.Connection, project_id: int) -> list[sqlite3.Row]:
+    """The artifact types used in a project, each with when it was first used."""
+    return conn.execute(
+        "SELECT type_name, MIN(created_at) AS created_at FROM artifact_collections "
+        "WHERE project_id = ? GROUP BY type_name ORDER BY MIN(id)",
+        (project_id,),
+    ).fetchall()
+
+
+def collections_of(
+    conn: sqlite3.Connection, project_id: int, type_name: str | None = None
+) -> list[sqlite3.Row]:
+    """A project's collections (of one type, if given), in creation order."""
+    if type_name is None:
+        return conn.execute(
+            "SELECT * FROM artifact_collections WHERE project_id = ? ORDER BY id", (project_id,)
+        ).fetchall()
+    return conn.execute(
+        "SELECT * FROM artifact_collections WHERE project_id = ? AND type_name = ? ORDER BY id",
+        (project_id, type_name),
+    ).fetchall()
+
+
+def collection_versions(conn: sqlite3.Connection, collection_id: int) -> list[sqlite3.Row]:
+    """The committed versions in a collection, with their index there (``member_index``)."""
+    return conn.execute(
+        "SELECT a.*, m.version_index AS member_index FROM artifact_memberships m "
+        "JOIN artifacts a ON a.id = m.artifact_id "
+        "WHERE m.collection_id = ? AND a.state = 'COMMITTED' ORDER BY m.version_index",
+        (collection_id,),
+    ).fetchall()
+
+
+def collection_aliases(conn: sqlite3.Connection, collection_id: int) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT alias FROM artifact_aliases WHERE collection_id = ? ORDER BY alias",
+            (collection_id,),
+        )
+    ]

@@ -85,3 +85,7 @@ def projects_of(conn: sqlite3.Connection, entity_id: int) -> list[sqlite3.Row]:
         "WHERE p.entity_id = ? ORDER BY p.id",
         (entity_id,),
     ).fetchall()
+
+
+def all_entities(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM entities ORDER BY id").fetchall()

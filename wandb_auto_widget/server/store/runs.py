@@ -9,9 +9,11 @@ from typing import Any
 from ..._jsontext import JSONTextError, dumps, loads
 from ...automations.filters import parse_filter
 from ...preview import check_run_filter, matches_run_filter
+from ...preview.values import lookup
 from ..errors import Invalid, NotFound, invalid
 from .db import now
 from .entities import check_name, ensure_project
+from .ids import decode
 
 # States a client may set directly; finished/failed normally come from file_stream's exitcode.
 RUN_STATES = ("running", "finished", "failed", "crashed", "killed", "pending", "preempted")
@@ -20,17 +22,19 @@ RUN_STATES = ("running", "finished", "failed", "crashed", "killed", "pending", "
 def _config_text(config: Any) -> str:
     if config is None:
         return "{}"
-    if isinstance(config, str):
+    return _json_object_text(config, "config", '{"lr": {"value": 0.1}}')
+
+
+def _json_object_text(value: Any, field: str, example: str = '{"acc": 0.9}') -> str:
+    """A JSON object given as a JSON string (or already decoded), as stored text."""
+    parsed = value
+    if isinstance(value, str):
         try:
-            parsed = loads(config)
+            parsed = loads(value)
         except JSONTextError:
-            raise Invalid(
-                'config: must be a JSON object string, e.g. \'{"lr": {"value": 0.1}}\''
-            ) from None
-    else:
-        parsed = config
+            parsed = None
     if not isinstance(parsed, dict):
-        raise Invalid("config: must be a JSON object")
+        raise Invalid(f"{field}: must be a JSON object string, e.g. '{example}'")
     return dumps(parsed)
 
 
@@ -42,8 +46,6 @@ def upsert_run(
     project_name = data.get("modelName") or "uncategorized"
     run_id_field = data.get("id")
     if run_id_field:
-        from .ids import decode
-
         _, number = decode(run_id_field, "Run", field="id")
         existing = conn.execute("SELECT * FROM runs WHERE id = ?", (number,)).fetchone()
         if existing is None:
@@ -99,6 +101,8 @@ def upsert_run(
                 updates[column] = data[field]
         if data.get("config") is not None:
             updates["config"] = _config_text(data["config"])
+        if data.get("summaryMetrics") is not None:  # wandb.Api's run.summary.update()
+            updates["summary"] = _json_object_text(data["summaryMetrics"], "summaryMetrics")
         if tags is not None:
             updates["tags"] = json.dumps(tags)
         assignments = ", ".join(f"{column} = ?" for column in updates)
@@ -147,10 +151,70 @@ def run_fields(run: sqlite3.Row) -> dict[str, Any]:
     return fields
 
 
+ORDER_KEYS = (
+    "created_at",
+    "heartbeat_at",
+    "display_name",
+    "name",
+    "state",
+    "summary_metrics.<key>",
+    "config.<key>.value",
+)
+
+
+def _order_key(order: str) -> tuple[bool, Any]:
+    """``order`` (W&B's ``"-created_at"``, ``"+summary_metrics.acc"``...) as (descending,
+    a function from a run row to its sort key); Invalid for a key W&B's runs cannot sort by.
+
+    Null placement is MySQL's, as on W&B: a run without the value sorts before every run
+    with one in ascending order, after them in descending order. Numbers sort before strings.
+    """
+    descending = order.startswith("-")
+    field = order.lstrip("+-").strip()
+    if field in ("created_at", "createdAt"):
+        return descending, lambda row: (1, row["created_at"])
+    if field in ("heartbeat_at", "heartbeatAt"):
+        return descending, lambda row: (1, row["heartbeat_at"])
+    if field in ("display_name", "displayName"):
+        return descending, lambda row: (1, row["display_name"] or "")
+    if field in ("name", "state"):
+        return descending, lambda row: (1, row[field])
+    if field.startswith("summary_metrics.") and len(field) > len("summary_metrics."):
+        key = field.removeprefix("summary_metrics.")
+        return descending, lambda row: _sortable(lookup(loads(row["summary"]), key))
+    if field.startswith("config.") and field.endswith(".value") and len(field) > 13:
+        key = field.removeprefix("config.").removesuffix(".value")
+        return descending, lambda row: _sortable(_config_value(loads(row["config"]), key))
+    raise Invalid(
+        f"order: {order!r} is not an order runs can be listed in; use '+' or '-' followed by "
+        f"one of {', '.join(ORDER_KEYS)}"
+    )
+
+
+def _config_value(config: dict[str, Any], key: str) -> Any:
+    head, _, rest = key.partition(".")
+    if key in config:
+        head, rest = key, ""
+    wrapped = config.get(head)
+    value = wrapped.get("value") if isinstance(wrapped, dict) and "value" in wrapped else wrapped
+    return lookup({"v": value}, f"v.{rest}") if rest else value
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if value is None or (isinstance(value, float) and value != value):
+        return (0, 0)
+    if isinstance(value, (int, float)):  # booleans too, as 0 and 1
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, dumps(value))
+
+
 def list_runs(
     conn: sqlite3.Connection, project_id: int, filters: Any, order: str | None
 ) -> list[sqlite3.Row]:
-    """All runs of a project that match ``filters`` (a Mongo-style dict or JSON string)."""
+    """All runs of a project that match ``filters`` (a Mongo-style dict or JSON string), in
+    ``order`` (default ``-created_at``: newest first)."""
     if isinstance(filters, str):
         try:
             filters = loads(filters) if filters else {}
@@ -160,16 +224,36 @@ def list_runs(
             ) from None
     if filters is not None and not isinstance(filters, dict):
         raise Invalid("filters: must be a JSON object")
-    descending = (order or "+created_at").startswith("-")
-    rows = conn.execute(
-        f"SELECT * FROM runs WHERE project_id = ? ORDER BY id {'DESC' if descending else 'ASC'}",
-        (project_id,),
+    if order is not None and not isinstance(order, str):
+        raise Invalid("order: must be a string such as '-created_at'")
+    descending, key = _order_key(order or "-created_at")
+    rows: list[sqlite3.Row] = conn.execute(
+        "SELECT * FROM runs WHERE project_id = ? ORDER BY id", (project_id,)
     ).fetchall()
-    if not filters:
-        return rows
-    try:
-        expr = parse_filter(filters)
-        check_run_filter(expr)  # reject unsupported operators even with no runs
-        return [row for row in rows if matches_run_filter(expr, run_fields(row))]
-    except ValueError as exc:
-        raise invalid("filters", exc) from None
+    if filters:
+        try:
+            expr = parse_filter(filters)
+            check_run_filter(expr)  # reject unsupported operators even with no runs
+            rows = [row for row in rows if matches_run_filter(expr, run_fields(row))]
+        except ValueError as exc:
+            raise invalid("filters", exc) from None
+    # Ties keep creation order, reversed with the rest when descending.
+    return sorted(rows, key=lambda row: (key(row), row["id"]), reverse=descending)
+
+
+def get_run_by_id(conn: sqlite3.Connection, gql_id: str) -> sqlite3.Row | None:
+    """A run by its GraphQL id (``Run:<n>``, base64), as W&B's mutations name runs."""
+    _, number = decode(gql_id, "Run", field="id")
+    return conn.execute("SELECT * FROM runs WHERE id = ?", (number,)).fetchone()  # type: ignore[no-any-return]
+
+
+def request_stop(conn: sqlite3.Connection, run: sqlite3.Row) -> None:
+    conn.execute("UPDATE runs SET stop_requested = 1 WHERE id = ?", (run["id"],))
+
+
+def delete_run(conn: sqlite3.Connection, run: sqlite3.Row, *, delete_artifacts: bool) -> None:
+    """Delete a run; its history, keys, windows and evaluator state go with it (foreign keys
+    cascade). Its artifact versions stay (without their creator) unless ``delete_artifacts``."""
+    if delete_artifacts:
+        conn.execute("DELETE FROM artifacts WHERE created_by_run = ?", (run["id"],))
+    conn.execute("DELETE FROM runs WHERE id = ?", (run["id"],))

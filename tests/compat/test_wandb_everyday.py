@@ -5,6 +5,7 @@ the embedded server in a team entity. Every step asserts what it stored, in the 
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -166,7 +167,8 @@ again.aliases.remove("prod")
 again.save()
 assert "prod" not in api.artifact(path + "/dataset:v1").aliases
 
-# run.update and run.delete.
+# run.stop (what the App's Stop button does) and run.update, run.delete.
+api.run(path + "/train-1").stop()
 other = api.run(path + "/train-2")
 other.tags.append("bad-lr")
 other.summary["note"] = "diverged"
@@ -224,6 +226,10 @@ def test_an_ordinary_training_and_analysis_session(
     assert [r.name for r in api.runs("research/everyday")] == ["train-1"]
     with pytest.raises(NotFoundError):
         api.run("research/everyday/train-2")
+    kept = team_server.db_path.parent
+    with sqlite3.connect(kept / "everyday.db") as conn:
+        (stop,) = conn.execute("SELECT stop_requested FROM runs WHERE name = 'train-1'").fetchone()
+    assert stop == 1
     v1 = api.artifact("research/everyday/dataset:v1")
     assert v1.metadata == {"rows": 3, "checked": True} and "prod" not in v1.aliases
     third = tmp_path / "third"

@@ -205,3 +205,27 @@ def test_migration_keeps_artifacts_and_their_links(db_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError), db.write() as write:  # still enforced
         write.execute("INSERT INTO artifact_aliases VALUES (1, 'x', 999)")
     db.close()
+
+
+def test_wandb_fallback_download_route_serves_stored_content(server: LocalServer) -> None:
+    """wandb GETs /artifactsV2/<region>/<entity>/<project>/<collection>/[<id>/]<birth id>/
+    <md5>/<name> with its API key when it holds no signed URL for a file."""
+    content = b"weights"
+    digest = base64.b64encode(hashlib.md5(content).digest()).decode()
+    store = server.db_path.parent / "files" / "artifacts" / "objects"
+    store.mkdir(parents=True, exist_ok=True)
+    (store / hashlib.md5(content).hexdigest()).write_bytes(content)
+    hex_md5 = hashlib.md5(content).hexdigest()
+    auth = ("api", server.api_key)
+    for path in (
+        f"/artifactsV2/default/local/p/model/QXJ0aWZhY3Q6MQ==/{hex_md5}/model.bin",
+        f"/artifactsV2/default/local/p/model/QXJ0aWZhY3Q6Mg==/QXJ0aWZhY3Q6MQ==/{hex_md5}/model.bin",
+        f"/artifacts/local/{hex_md5}",
+    ):
+        got = httpx.get(server.base_url + path, auth=auth)
+        assert got.status_code == 200 and got.content == content, (path, got.text)
+        assert httpx.get(server.base_url + path).status_code == 401
+    missing = httpx.get(f"{server.base_url}/artifacts/local/{'0' * 32}", auth=auth)
+    assert missing.status_code == 404 and digest
+    bad = httpx.get(f"{server.base_url}/artifacts/local/..%2F..%2Flocal.db", auth=auth)
+    assert bad.status_code == 404

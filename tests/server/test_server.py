@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from wandb_auto_widget import Api, LocalServer
+from wandb_auto_widget.api import ValidationError
 from wandb_auto_widget.server import Database
 from wandb_auto_widget.server.store.migrations import MIGRATIONS
 
@@ -249,3 +250,27 @@ def test_migration_keeps_fire_policy_state(db_path: Path) -> None:
     state = db.read().execute("SELECT fingerprint, state FROM evaluator_state").fetchone()
     assert (state[0], json.loads(state[1])) == ("f", [True, 1.7e9])
     db.close()
+
+
+def test_runs_order_like_w_and_b_with_nulls_lowest(api: Api) -> None:
+    api.create_entity("ordering-team")
+    path = "ordering-team/order"
+    api.create_project("order", entity="ordering-team")
+    for name, acc, lr in (("b", 0.5, 0.1), ("a", None, 0.3), ("c", 0.9, None)):
+        run = api.init_run(
+            path, run_id=name, name=name.upper(), config={} if lr is None else {"lr": lr}
+        )
+        if acc is not None:
+            run.log({"acc": acc})
+
+    def order(key: str) -> list[str]:
+        return [r.name for r in api.runs(path, order=key)]
+
+    assert order("+summary_metrics.acc") == ["a", "b", "c"]  # no value sorts lowest
+    assert order("-summary_metrics.acc") == ["c", "b", "a"]
+    assert order("+config.lr.value") == ["c", "b", "a"]
+    assert order("-display_name") == ["c", "b", "a"]
+    assert order("+created_at") == ["b", "a", "c"] and order("-created_at") == ["c", "a", "b"]
+    assert order("-heartbeat_at")[0] == "c"
+    with pytest.raises(ValidationError, match="order: '\\+size' is not an order"):
+        api.runs(path, order="+size")

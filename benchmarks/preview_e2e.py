@@ -56,7 +56,7 @@ def main() -> None:
         best = None
         for _ in range(3):
             start = time.perf_counter()
-            result = run_preview(api, automation, max_runs=args.runs)
+            result = run_preview(api, automation, entity="local", max_runs=args.runs)
             total = time.perf_counter() - start
             if best is None or total < best[0]:
                 best = (total, result)

@@ -116,3 +116,17 @@ def test_minmax_keeps_extremes() -> None:
     y[51_234] = 9.0
     keep = minmax_indices(y, 400)
     assert keep.size <= 802 and 51_234 in keep and keep[0] == 0 and keep[-1] == y.size - 1
+
+
+def test_preview_backtests_the_builders_entity_not_the_default(server: LocalServer) -> None:
+    api = server.api
+    api.create_entity("preview-team")
+    api.create_project("team-proj", entity="preview-team")
+    run = api.init_run("preview-team/team-proj", run_id="t1", name="team-run")
+    run.log([{"loss": 1.0} for _ in range(10)])
+    widget = AutomationBuilder(api=api, entity="preview-team", project="team-proj")
+    widget.spec = {**widget.spec, "metric": "loss", "window": 5, "threshold": 0.5}
+    evaluation = widget.preview()
+    assert widget.preview_view["state"] == "done", widget.preview_view
+    assert evaluation is not None and list(evaluation) == ["preview-team/team-proj/t1"]
+    assert widget.preview_view["fire_count"] == 1

@@ -124,6 +124,9 @@ class Run:
     """The config values (unwrapped from W&B's ``{"value": ...}``), as ``wandb.Api`` gives them."""
     summary: dict[str, Any] | None = None
     history_keys: dict[str, Any] | None = None
+    group: str | None = None
+    job_type: str | None = None
+    username: str | None = None
 
     @property
     def path(self) -> str:
@@ -154,6 +157,9 @@ class Run:
             config=None if config is None else _unwrap_config(_decode(config)),
             summary=None if summary is None else _decode(summary),
             history_keys=node.get("historyKeys"),
+            group=node.get("group"),
+            job_type=node.get("jobType"),
+            username=(node.get("user") or {}).get("username"),
         )
 
 

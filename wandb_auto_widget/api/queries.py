@@ -97,6 +97,7 @@ mutation DeleteAutomation($id: ID!) { result: deleteTrigger(input: {triggerID: $
 RUN_FIELDS = """
 fragment RunFields on Run {
   id name displayName state tags createdAt heartbeatAt historyLineCount
+  group jobType config summaryMetrics user { username }
 }
 """
 
@@ -120,7 +121,7 @@ RUN = (
     """
 query Run($project: String!, $entity: String!, $name: String!) {
   project(name: $project, entityName: $entity) {
-    run(name: $name) { ...RunFields config summaryMetrics historyKeys }
+    run(name: $name) { ...RunFields historyKeys }
   }
 }
 """

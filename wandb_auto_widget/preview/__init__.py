@@ -10,6 +10,7 @@ from .rules import Rule, rule_from
 from .run_events import (
     check_run_filter,
     matches_run_filter,
+    run_filter_fields,
     state_change_fires,
     triggering_state,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "check_run_filter",
     "evaluate",
     "matches_run_filter",
+    "run_filter_fields",
     "rule_from",
     "state_change_fires",
     "triggering_state",

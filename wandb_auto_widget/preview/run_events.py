@@ -35,6 +35,57 @@ def state_change_fires(filter: RunStateFilter, previous: str | None, current: st
     return new in {s.value for s in filter.state.states}
 
 
+def _flattened(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    out[prefix] = value
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flattened(f"{prefix}.{key}", inner, out)
+
+
+def run_filter_fields(
+    *,
+    name: str,
+    display_name: str | None,
+    state: str | None,
+    tags: list[str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    created_at: str | None = None,
+    username: str | None = None,
+) -> dict[str, Any]:
+    """The fields W&B's run filters test, under W&B's names (both spellings), for
+    :func:`matches_run_filter`. The one mapping from a run to its filter fields: the engine
+    builds it from the database, the preview from the runs ``Api`` lists.
+
+    ``config`` holds config *values* (unwrapped from W&B's ``{"value": ...}``): a filter on
+    ``config.lr`` or ``config.lr.value`` tests the value, and ``config.a.b`` a nested one.
+    Times compare as W&B's ISO strings, without a zone suffix.
+    """
+    created = created_at.removesuffix("Z") if created_at else None
+    fields: dict[str, Any] = {
+        "name": name,
+        "display_name": display_name,
+        "displayName": display_name,
+        "state": state,
+        "tags": list(tags or []),
+        "group": group,
+        "jobType": job_type,
+        "job_type": job_type,
+        "createdAt": created,
+        "created_at": created,
+        "username": username,
+        "user": username,
+    }
+    for key, value in (config or {}).items():
+        _flattened(f"config.{key}", value, fields)
+        fields[f"config.{key}.value"] = value
+    for key, value in (summary or {}).items():
+        _flattened(f"summary_metrics.{key}", value, fields)
+    return fields
+
+
 def matches_run_filter(expr: Any, run: Mapping[str, Any]) -> bool:
     """Evaluate a Mongo-style run filter (``RunEvent.name.contains("x")``...) against a run.
 

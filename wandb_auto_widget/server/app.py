@@ -224,6 +224,7 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
     with db.write() as conn:
         entities.ensure_entity(conn, viewer)  # the local user's own entity always exists
     engine = engine or Engine(db)
+    engine.set_viewer(viewer)
     uploads = Uploads(Path(db.path).parent / "files")
     context = Context(db=db, viewer=viewer, engine=engine, uploads=uploads)
 

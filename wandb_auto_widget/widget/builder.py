@@ -194,6 +194,7 @@ class AutomationBuilder(anywidget.AnyWidget):
             result = run_preview(
                 self._api,
                 automation,
+                entity=self._entity_name(),
                 runs=runs,
                 max_runs=max_runs,
                 since=since,
@@ -203,6 +204,10 @@ class AutomationBuilder(anywidget.AnyWidget):
             )
         except (PreviewError, ValueError) as exc:
             self.preview_view = {"state": "error", "message": str(exc)}
+            self.preview_buffer = b""
+            return None
+        except ApiError as exc:
+            self.preview_view = {"state": "error", "message": f"Could not reach the server: {exc}"}
             self.preview_buffer = b""
             return None
         self.preview_buffer = result.buffer

@@ -11,7 +11,13 @@ from typing import Any
 
 from ..api import Api, ApiError, Run
 from ..automations import NewAutomation, OnRunMetric, OnRunState
-from ..preview import Evaluation, evaluate, matches_run_filter, triggering_state
+from ..preview import (
+    Evaluation,
+    evaluate,
+    matches_run_filter,
+    run_filter_fields,
+    triggering_state,
+)
 from ..preview.policy import PolicyLike, resolve_policy
 from .preview_data import build_payload, sweep
 
@@ -33,12 +39,19 @@ class PreviewResult:
 
 
 def _run_fields(run: Run) -> dict[str, Any]:
-    return {
-        "display_name": run.display_name,
-        "name": run.name,
-        "state": run.state,
-        "tags": run.tags,
-    }
+    """The run's filter fields, by the same mapping the engine uses."""
+    return run_filter_fields(
+        name=run.name,
+        display_name=run.display_name,
+        state=run.state,
+        tags=run.tags,
+        config=run.config,
+        summary=run.summary,
+        group=run.group,
+        job_type=run.job_type,
+        created_at=run.created_at,
+        username=run.username,
+    )
 
 
 def _since(value: datetime | str | None) -> str | None:
@@ -54,16 +67,16 @@ def select_runs(
     api: Api,
     automation: NewAutomation,
     *,
+    entity: str,
     runs: list[str] | None,
     max_runs: int,
     since: datetime | str | None,
 ) -> list[Run]:
-    """The runs a preview covers: in scope, matching the run filter, most recent first."""
+    """The runs a preview covers: in the scope's project of ``entity``, matching the run
+    filter (by the engine's rules), most recent first."""
     event = automation.event
     assert event is not None
-    scope = event.scope
-    entity = api.default_entity
-    path = f"{entity}/{scope.name}"
+    path = f"{entity}/{event.scope.name}"
     candidates = api.runs(path, order="-created_at")
     run_filter = event.filter.run  # type: ignore[union-attr]
     chosen = []
@@ -84,6 +97,7 @@ def run_preview(
     api: Api,
     automation: NewAutomation,
     *,
+    entity: str,
     runs: list[str] | None = None,
     max_runs: int = 100,
     since: datetime | str | None = None,
@@ -92,10 +106,12 @@ def run_preview(
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> PreviewResult:
-    """Backtest ``automation`` on the history its runs have logged."""
+    """Backtest ``automation`` on the history its runs have logged, in ``entity``."""
     event = automation.event
     if isinstance(event, OnRunState):
-        return _state_preview(api, automation, runs=runs, max_runs=max_runs, since=since)
+        return _state_preview(
+            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        )
     if not isinstance(event, OnRunMetric):
         raise PreviewError(
             "Preview covers run-metric and run-state automations; artifact events have no "
@@ -104,7 +120,9 @@ def run_preview(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     try:
-        chosen = select_runs(api, automation, runs=runs, max_runs=max_runs, since=since)
+        chosen = select_runs(
+            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        )
     except ApiError as exc:
         raise PreviewError(f"Could not list the runs: {exc}") from exc
     if not chosen:
@@ -159,6 +177,7 @@ def _state_preview(
     api: Api,
     automation: NewAutomation,
     *,
+    entity: str,
     runs: list[str] | None,
     max_runs: int,
     since: datetime | str | None,
@@ -168,7 +187,7 @@ def _state_preview(
     event = automation.event
     assert isinstance(event, OnRunState)
     wanted = {s.value for s in event.filter.state.states}
-    chosen = select_runs(api, automation, runs=runs, max_runs=max_runs, since=since)
+    chosen = select_runs(api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since)
     matched = [
         {
             "run": r.path,

@@ -22,6 +22,10 @@ class Engine:
         self._cache = triggering.TriggerCache()
         self.worker = DeliveryWorker(db, retry)
 
+    def set_viewer(self, viewer: str) -> None:
+        """The local user, whom run filters on ``username`` compare with."""
+        self._cache.viewer = viewer
+
     def _fired(self, count: int) -> int:
         if count:
             self.worker.wake.set()

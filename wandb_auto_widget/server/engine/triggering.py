@@ -43,6 +43,7 @@ class TriggerCache:
 
     def __init__(self) -> None:
         self._parsed: dict[int, tuple[str, Any, Rule | None]] = {}
+        self.viewer = ""  # the local user, who owns every run (run filters on "username")
 
     def fingerprint(self, trigger: sqlite3.Row) -> str:
         """Identifies the filter that policy state was saved for (a changed filter starts
@@ -168,7 +169,7 @@ def on_history(
     if not rows:
         return 0
     scope = _project_scope(project["id"], project["name"])
-    fields = run_fields(run)
+    fields = run_fields(run, cache.viewer)
     by_metric: dict[str, list[tuple[sqlite3.Row, Rule]]] = {}
     for trigger in _run_scope_triggers(conn, project, RUN_METRIC_TYPES):
         event: OnRunMetric = cache.event(trigger, scope)
@@ -283,7 +284,7 @@ def on_run_state(
     """Fire run-state automations for a state change (crashed counts as failed)."""
     fired = 0
     scope = _project_scope(project["id"], project["name"])
-    fields = run_fields(run)
+    fields = run_fields(run, cache.viewer)
     for trigger in _run_scope_triggers(conn, project, ("RUN_STATE",)):
         event: OnRunState = cache.event(trigger, scope)
         if matches_run_filter(event.filter.run, fields) and state_change_fires(

@@ -218,7 +218,8 @@ def _project_entity(obj: dict[str, Any], info: Any) -> dict[str, Any]:
 
 @project_type.field("runCount")
 def _run_count(obj: dict[str, Any], info: Any, filters: Any = None) -> int:
-    return len(runs.list_runs(ctx(info).db.read(), obj["_row"]["id"], filters, None))
+    c = ctx(info)
+    return len(runs.list_runs(c.db.read(), obj["_row"]["id"], filters, None, c.viewer))
 
 
 @project_type.field("runs")
@@ -230,7 +231,8 @@ def _runs(
     first: int | None = None,
     order: str | None = None,
 ) -> dict[str, Any]:
-    rows = runs.list_runs(ctx(info).db.read(), obj["_row"]["id"], filters, order)
+    c = ctx(info)
+    rows = runs.list_runs(c.db.read(), obj["_row"]["id"], filters, order, c.viewer)
     return page(rows, first, after, objects.run)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..._jsontext import JSONTextError, dumps, loads
 from ...automations.filters import parse_filter
-from ...preview import check_run_filter, matches_run_filter
+from ...preview import check_run_filter, matches_run_filter, run_filter_fields
 from ...preview.values import lookup
 from ..errors import Invalid, NotFound, invalid
 from .db import now
@@ -128,27 +128,25 @@ def get_run(conn: sqlite3.Connection, project_id: int, name: str) -> sqlite3.Row
     ).fetchone()
 
 
-def run_fields(run: sqlite3.Row) -> dict[str, Any]:
-    """The fields run filters can test, under W&B's names (both spellings)."""
-    config = loads(run["config"])
-    fields: dict[str, Any] = {
-        "name": run["name"],
-        "display_name": run["display_name"],
-        "displayName": run["display_name"],
-        "state": run["state"],
-        "tags": json.loads(run["tags"]),
-        "group": run["group_name"],
-        "jobType": run["job_type"],
-        "createdAt": run["created_at"],
-        "created_at": run["created_at"],
+def run_fields(run: sqlite3.Row, username: str) -> dict[str, Any]:
+    """The fields run filters can test (preview.run_filter_fields, the one mapping)."""
+    config = {
+        key: value["value"] if isinstance(value, dict) and "value" in value else value
+        for key, value in loads(run["config"]).items()
+        if key != "_wandb"
     }
-    for key, value in config.items():
-        fields[f"config.{key}"] = value.get("value") if isinstance(value, dict) else value
-        if isinstance(value, dict) and "value" in value:
-            fields[f"config.{key}.value"] = value["value"]
-    for key, value in loads(run["summary"]).items():
-        fields[f"summary_metrics.{key}"] = value
-    return fields
+    return run_filter_fields(
+        name=run["name"],
+        display_name=run["display_name"],
+        state=run["state"],
+        tags=json.loads(run["tags"]),
+        config=config,
+        summary=loads(run["summary"]),
+        group=run["group_name"],
+        job_type=run["job_type"],
+        created_at=run["created_at"],
+        username=username,
+    )
 
 
 ORDER_KEYS = (
@@ -211,7 +209,11 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def list_runs(
-    conn: sqlite3.Connection, project_id: int, filters: Any, order: str | None
+    conn: sqlite3.Connection,
+    project_id: int,
+    filters: Any,
+    order: str | None,
+    username: str = "",
 ) -> list[sqlite3.Row]:
     """All runs of a project that match ``filters`` (a Mongo-style dict or JSON string), in
     ``order`` (default ``-created_at``: newest first)."""
@@ -234,7 +236,7 @@ def list_runs(
         try:
             expr = parse_filter(filters)
             check_run_filter(expr)  # reject unsupported operators even with no runs
-            rows = [row for row in rows if matches_run_filter(expr, run_fields(row))]
+            rows = [row for row in rows if matches_run_filter(expr, run_fields(row, username))]
         except ValueError as exc:
             raise invalid("filters", exc) from None
     # Ties keep creation order, reversed with the rest when descending.

@@ -27,8 +27,8 @@ __all__ = [
     "check_run_filter",
     "evaluate",
     "matches_run_filter",
-    "run_filter_fields",
     "rule_from",
+    "run_filter_fields",
     "state_change_fires",
     "triggering_state",
 ]

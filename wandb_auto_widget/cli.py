@@ -67,7 +67,8 @@ def _history(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo.runner import run
 
-    return run(Path(args.root).resolve(), lab=not args.no_lab)
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    return run(Path(args.root).resolve(), workspace=workspace, lab=not args.no_lab)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         "demo", help="seeded local server + receiver + JupyterLab quickstart"
     )
     demo.add_argument("--root", default=".", help="the repository (holds notebooks/ and examples/)")
+    demo.add_argument(
+        "--workspace", help="where the demo keeps its data and notebooks (default: ROOT/.demo)"
+    )
     demo.add_argument("--no-lab", action="store_true", help="serve the data only, no JupyterLab")
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)

@@ -1,9 +1,14 @@
-"""The quickstart notebook runs top to bottom against the demo setup (seeded server,
-receiver), with no error in any cell."""
+"""The demo as users run it: ``wandb-auto-widget demo`` with its real key, ports and entity,
+then the quickstart notebook top to bottom (the live firing from ``examples/train.py``
+included), with the environment the demo prints. The checkout stays clean."""
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -12,6 +17,8 @@ from nbclient import NotebookClient
 
 from wandb_auto_widget import LocalServer
 from wandb_auto_widget.demo import DemoReceiver, seed
+from wandb_auto_widget.demo.runner import API_KEY, RECEIVER_PORT, SERVER_PORT
+from wandb_auto_widget.server.local import wandb_key_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,37 +35,90 @@ def test_demo_seed_is_idempotent(tmp_path: Path) -> None:
         assert [r.name for r in server.api.registries()] == ["wandb-registry-model"]
 
 
-def test_quickstart_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with DemoReceiver(echo=False) as receiver, LocalServer(db=tmp_path / "demo.db") as server:
-        seed(server.api, receiver.url, scale=0.1)
-        for key, value in {
-            "WANDB_BASE_URL": server.base_url,
-            "WANDB_API_KEY": server.api_key,
-            "DEMO_RECEIVER_URL": receiver.url,
-            "WANDB_SILENT": "true",
-            "WANDB_ERROR_REPORTING": "false",
-            "WANDB_DISABLE_GIT": "true",
-            "WANDB_DISABLE_CODE": "true",
-            "WANDB_DIR": str(tmp_path),
-            "WANDB_CONFIG_DIR": str(tmp_path / "config"),
-            "WANDB_CACHE_DIR": str(tmp_path / "cache"),
-            "WANDB_DATA_DIR": str(tmp_path / "data"),
-        }.items():
-            monkeypatch.setenv(key, value)
-        notebook = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
-        client = NotebookClient(
-            notebook,
-            timeout=300,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(ROOT / "notebooks")}},
-        )
-        client.execute()  # raises CellExecutionError on the first failing cell
-        outputs = "".join(
-            o.get("text", "")
-            for cell in notebook.cells
-            if cell.cell_type == "code"
-            for o in cell.outputs
-        )
-        assert "would have fired" in outputs and "FINISHED" in outputs
-        assert any(d["path"] == "/slack" for d in receiver.received)
-    assert os.environ.get("WANDB_BASE_URL") == server.base_url  # monkeypatch still in force here
+def test_the_demo_key_is_one_wandb_accepts() -> None:
+    assert wandb_key_problem(API_KEY) is None
+    assert wandb_key_problem("demo-" + "0" * 35) == (
+        "the part after the first '-' must have 40+ characters, has 35"
+    )
+
+
+def _git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--ignored=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    """``wandb-auto-widget demo --no-lab`` in a workspace of its own; yields the variables
+    its printed export line sets, and the workspace."""
+    workspace = tmp_path / "workspace"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wandb_auto_widget.cli", "demo", "--root", str(ROOT)]
+        + ["--workspace", str(workspace), "--no-lab"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    for line in process.stdout:
+        printed.append(line)
+        if line.startswith("ready") or process.poll() is not None:
+            break
+    export = next((line for line in printed if line.startswith("export ")), "")
+    assert export, "".join(printed)
+    variables = dict(re.findall(r"(\w+)=(\S+)", export))
+    try:
+        yield variables, workspace
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_quickstart_runs_with_the_demos_real_settings(
+    demo: tuple[dict[str, str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variables, workspace = demo
+    assert variables == {
+        "WANDB_BASE_URL": f"http://127.0.0.1:{SERVER_PORT}",
+        "WANDB_API_KEY": API_KEY,
+        "DEMO_RECEIVER_URL": f"http://127.0.0.1:{RECEIVER_PORT}",
+    }
+    before = _git_status()
+    for key, value in {
+        **variables,
+        "WANDB_SILENT": "true",
+        "WANDB_ERROR_REPORTING": "false",
+        "WANDB_DISABLE_GIT": "true",
+        "WANDB_DISABLE_CODE": "true",
+        "WANDB_DIR": str(tmp_path),
+        "WANDB_CONFIG_DIR": str(tmp_path / "config"),
+        "WANDB_CACHE_DIR": str(tmp_path / "cache"),
+        "WANDB_DATA_DIR": str(tmp_path / "data"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("WANDB_SERVICE", raising=False)
+    notebooks = workspace / "notebooks"
+    notebook = nbformat.read(notebooks / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebooks)}},
+    )
+    client.execute()  # raises CellExecutionError on the first failing cell
+    outputs = "".join(
+        o.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+    )
+    assert "would have fired" in outputs and "FINISHED" in outputs and "live-demo" in outputs
+    assert (workspace / "examples" / "train.py").exists()
+    assert _git_status() == before  # nothing written into the checkout
+    assert os.environ["WANDB_API_KEY"] == API_KEY

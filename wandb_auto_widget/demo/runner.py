@@ -1,9 +1,15 @@
-"""``make demo``: a seeded local server, a receiver, and JupyterLab on the quickstart."""
+"""``make demo``: a seeded local server, a receiver, and JupyterLab on the quickstart.
+
+Everything the demo writes lives in its workspace (``.demo/`` by default): the database, the
+logs, and copies of the notebooks and the example script, which JupyterLab serves from
+there. The checkout stays clean however the notebooks are run or saved.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,16 +17,33 @@ import threading
 from pathlib import Path
 
 from ..server import LocalServer
-from .data import seed
+from .data import ENTITY, seed
 from .receiver import DemoReceiver
 
 SERVER_PORT, RECEIVER_PORT, LAB_PORT = 8765, 8766, 8888
-API_KEY = "demo-" + "0" * 35  # fixed, so the notebook works across restarts; loopback only
+# Fixed, so that notebooks and shells keep working across restarts (loopback only). The
+# wandb SDK requires 40+ characters after the first "-" of a key, and so does this one.
+API_KEY = "local-demo" + "0" * 36
 
 
-def run(root: Path, *, lab: bool = True) -> int:
+def prepare_workspace(root: Path, workspace: Path) -> None:
+    """Copy the notebooks and the example script into the workspace. A copy the user has
+    not touched since it was made is refreshed when the checkout's version is newer."""
+    for folder in ("notebooks", "examples"):
+        for source in sorted((root / folder).glob("*")):
+            if source.suffix not in (".ipynb", ".py"):
+                continue
+            target = workspace / folder / source.name
+            if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+
+def run(root: Path, *, workspace: Path | None = None, lab: bool = True) -> int:
     """Serve the demo until Ctrl-C (or SIGTERM); everything stops cleanly."""
-    data = root / ".demo"
+    data = workspace or root / ".demo"
+    data.mkdir(parents=True, exist_ok=True)
+    prepare_workspace(root, data)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -32,10 +55,17 @@ def run(root: Path, *, lab: bool = True) -> int:
         print("preparing the demo workspace (seeded on the first run, reused after)...", flush=True)
         seed(server.api, receiver.url)
         print(f"webhook receiver: {receiver.url} (deliveries are printed here)", flush=True)
+        print(
+            "\nTo log from a shell (e.g. python examples/train.py), first run:\n"
+            f"export WANDB_BASE_URL={server.base_url} WANDB_API_KEY={API_KEY} "
+            f"DEMO_RECEIVER_URL={receiver.url}\n",
+            flush=True,
+        )
         env = {
             **os.environ,
             "WANDB_BASE_URL": server.base_url,
             "WANDB_API_KEY": API_KEY,
+            "WANDB_ENTITY": ENTITY,
             "DEMO_RECEIVER_URL": receiver.url,
         }
         process = None
@@ -51,7 +81,7 @@ def run(root: Path, *, lab: bool = True) -> int:
                 "--port-retries=0",
                 "--ServerApp.ip=127.0.0.1",
                 f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}",
+                f"--ServerApp.root_dir={data}",
             ]
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 args.append("--allow-root")
@@ -59,14 +89,16 @@ def run(root: Path, *, lab: bool = True) -> int:
                 args, env=env, stdout=subprocess.DEVNULL, stderr=(data / "jupyter.log").open("w")
             )
             print(
-                f"\nopen http://127.0.0.1:{LAB_PORT}/lab/tree/notebooks/quickstart.ipynb?token={token}\n"
+                f"open http://127.0.0.1:{LAB_PORT}/lab/tree/notebooks/quickstart.ipynb?token={token}\n"
                 "(Ctrl-C stops everything)",
                 flush=True,
             )
+        else:
+            print("ready (no JupyterLab; Ctrl-C stops everything)", flush=True)
         try:
             while not stop.wait(0.5):
                 if process is not None and process.poll() is not None:
-                    print("JupyterLab exited; see .demo/jupyter.log", flush=True)
+                    print(f"JupyterLab exited; see {data / 'jupyter.log'}", flush=True)
                     return 1
         finally:
             if process is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 import socket
 import threading
@@ -20,6 +22,18 @@ if TYPE_CHECKING:
     from ..api import Api
 
 DEFAULT_ENTITY = "local"
+log = logging.getLogger("wandb_auto_widget.server")
+
+
+def wandb_key_problem(key: str) -> str | None:
+    """Why the wandb SDK would refuse ``key``, or None. wandb's rule (``check_api_key``):
+    after the first ``-``, at least 40 letters, digits or underscores."""
+    secret = key.split("-", 1)[-1]
+    if not re.fullmatch(r"[\w-]+", secret):
+        return "the part after the first '-' may only hold letters, digits and '_'"
+    if len(secret) < 40:
+        return f"the part after the first '-' must have 40+ characters, has {len(secret)}"
+    return None
 
 
 def default_db_path() -> Path:
@@ -57,6 +71,8 @@ class LocalServer:
             db = Path(self._tmp.name) / "local.db"
         self.db_path = Path(db)
         self.api_key = api_key or secrets.token_hex(20)
+        if problem := wandb_key_problem(self.api_key):
+            log.warning("the wandb SDK will refuse this server's API key: %s", problem)
         self.entity = entity
         self._retry = retry
         self._host, self._port = host, port

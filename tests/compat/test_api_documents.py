@@ -30,6 +30,8 @@ ALLOWED: dict[tuple[str, tuple[str, ...]], str] = {
     ("any", ("Mutation", "testTrigger")): "test-fire an automation (ours)",
     ("any", ("Mutation", "insertSecret")): "store a webhook secret (ours; W&B: in its App)",
     ("any", ("Query", "entity", "automationExecutions")): "execution history (ours)",
+    ("any", ("Query", "project", "artifactEvents")): "artifact event history (ours)",
+    ("any", ("Query", "artifactCollection", "artifactEvents")): "artifact event history (ours)",
 }
 
 Sent = list[tuple[str, dict[str, Any]]]
@@ -86,6 +88,8 @@ def _workload(api: Api, server: LocalServer, receiver_url: str) -> None:
     )
     api.delete_automation(api.automation("docs-artifact", entity="research"))
     api.delete_automation(created)
+    api.artifact_events("research/docs")
+    api.artifact_events(collections[0])
     assert slack.channel_name == "#docs"
     # W&B's way to read history (no bulk endpoint), as against W&B.
     api._features = frozenset(api.features() - {"HISTORY_COLUMNS"})
@@ -197,6 +201,7 @@ def test_additions_need_their_server_feature(tmp_path: Path) -> None:
             "AUTOMATION_EXECUTIONS": lambda: api.automation_history("local"),
             "AUTOMATION_TEST_FIRE": lambda: api.test_automation(_fake_automation()),
             "SECRETS_API": lambda: api.create_webhook_integration("h", "http://x", secret="s"),
+            "ARTIFACT_EVENT_HISTORY": lambda: api.artifact_events("local/p"),
         }
         for feature, call in calls.items():
             with pytest.raises(UnsupportedError, match=feature):

@@ -57,9 +57,9 @@ def demo(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     """``wandb-auto-widget demo --no-lab`` in a workspace of its own; yields the variables
     its printed export line sets, and the workspace."""
     workspace = tmp_path / "workspace"
+    command = ["demo", "--root", str(ROOT), "--workspace", str(workspace), "--no-lab"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wandb_auto_widget.cli", "demo", "--root", str(ROOT)]
-        + ["--workspace", str(workspace), "--no-lab"],
+        [sys.executable, "-m", "wandb_auto_widget.cli", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -130,3 +130,38 @@ def test_preview_backtests_the_builders_entity_not_the_default(server: LocalServ
     assert widget.preview_view["state"] == "done", widget.preview_view
     assert evaluation is not None and list(evaluation) == ["preview-team/team-proj/t1"]
     assert widget.preview_view["fire_count"] == 1
+
+
+def test_artifact_events_preview_matches_what_the_engine_fired(server: LocalServer) -> None:
+    from wandb_auto_widget.automations import ArtifactEvent, DoNothing, OnAddArtifactAlias
+
+    api = server.api
+    api.create_entity("artifact-team")
+    api.create_project("models", entity="artifact-team")
+    first = api.log_artifact("artifact-team/models", "clf", "model")
+    (collection,) = api.artifact_collections("artifact-team/models")
+    saved = api.create_automation(
+        OnAddArtifactAlias(scope=collection, filter=ArtifactEvent.alias.matches_regex("^prod"))
+        >> DoNothing(),
+        name="prod-alias",
+    )
+    second = api.log_artifact("artifact-team/models", "clf", "model", aliases=["staging"])
+    for artifact, alias in ((first, "prod"), (second, "prod-eu"), (second, "candidate")):
+        api.add_artifact_alias(artifact, alias)
+    fired = api.automation_history(saved, entity="artifact-team")
+    widget = AutomationBuilder(api=api, entity="artifact-team", project="models")
+    widget.automation = saved.to_new_automation()
+    widget.preview()
+    view = widget.preview_view
+    assert view["state"] == "done" and view["kind"] == "artifact", view
+    assert view["fire_count"] == len(fired) == 2
+    # Every alias added, "latest" at each commit included, oldest first.
+    assert [(e["alias"], e["version"], e["fires"]) for e in view["events"]] == [
+        ("latest", "v0", False),
+        ("latest", "v1", False),
+        ("staging", "v1", False),
+        ("prod", "v0", True),
+        ("prod-eu", "v1", True),
+        ("candidate", "v1", False),
+    ]
+    assert {e["collection"] for e in view["events"]} == {"clf"}

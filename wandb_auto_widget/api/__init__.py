@@ -10,13 +10,14 @@ from .errors import (
     UnsupportedError,
     ValidationError,
 )
-from .models import Artifact, ArtifactCollection, Execution, Project, Run
+from .models import Artifact, ArtifactCollection, ArtifactEventRecord, Execution, Project, Run
 
 __all__ = [
     "Api",
     "ApiError",
     "Artifact",
     "ArtifactCollection",
+    "ArtifactEventRecord",
     "AuthenticationError",
     "ConflictError",
     "Execution",

@@ -18,7 +18,15 @@ from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .errors import NotFoundError, UnsupportedError, ValidationError
 from .history import Columns, page_specs, parse_bulk_columns, spec_json, to_columns
-from .models import Artifact, ArtifactCollection, Execution, Project, Run, split_path
+from .models import (
+    Artifact,
+    ArtifactCollection,
+    ArtifactEventRecord,
+    Execution,
+    Project,
+    Run,
+    split_path,
+)
 from .settings import resolve_api_key, resolve_base_url
 from .transport import Transport, raise_for
 
@@ -582,6 +590,28 @@ class Api:
         if member is None:
             raise NotFoundError(f"path: artifact {path!r} not found")
         return Artifact.from_membership(member)
+
+    def artifact_events(
+        self, scope: Project | ArtifactCollection | str
+    ) -> list[ArtifactEventRecord]:
+        """The artifact events recorded in a project (``Project`` or ``"entity/project"``) or
+        one collection, oldest first, for backtesting artifact automations (the embedded
+        server records them; W&B does not expose such a history)."""
+        self._require("ARTIFACT_EVENT_HISTORY", "artifact_events()")
+        if isinstance(scope, ArtifactCollection):
+            nodes = self._nodes(
+                queries.COLLECTION_ARTIFACT_EVENTS, "artifactCollection.artifactEvents", id=scope.id
+            )
+        else:
+            path = scope.path if isinstance(scope, Project) else scope
+            entity, project = split_path(path, 2)
+            nodes = self._nodes(
+                queries.PROJECT_ARTIFACT_EVENTS,
+                "project.artifactEvents",
+                entity=entity,
+                project=project,
+            )
+        return [ArtifactEventRecord.from_graphql(node) for node in nodes]
 
     def registries(self, entity: str | None = None) -> list[Project]:
         """The entity's registries (projects named ``wandb-registry-<name>``)."""

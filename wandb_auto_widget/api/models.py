@@ -225,3 +225,29 @@ class Execution:
             finished_at=node.get("finishedAt"),
             deliveries=list(node.get("deliveries") or []),
         )
+
+
+@dataclass(frozen=True)
+class ArtifactEventRecord:
+    """An artifact event the embedded server recorded (created, linked, alias added...)."""
+
+    event_type: str
+    created_at: str
+    collection: str
+    version: str | None
+    alias: str | None
+    tag: str | None
+    aliases: list[str]
+    """The version's aliases when the event happened."""
+
+    @classmethod
+    def from_graphql(cls, node: dict[str, Any]) -> ArtifactEventRecord:
+        return cls(
+            event_type=node["eventType"],
+            created_at=node["createdAt"],
+            collection=(node.get("collection") or {}).get("name", ""),
+            version=node.get("version"),
+            alias=node.get("alias"),
+            tag=node.get("tag"),
+            aliases=list(node.get("aliases") or []),
+        )

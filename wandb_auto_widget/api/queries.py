@@ -316,3 +316,38 @@ mutation TestAutomation($id: ID!, $sample: JSONString) {
 STOP_RUN = """
 mutation StopRun($id: ID!) { stopRun(input: {id: $id}) { success } }
 """
+
+# Ours (feature ARTIFACT_EVENT_HISTORY): recorded artifact events, for previews.
+ARTIFACT_EVENT_FIELDS = """
+fragment ArtifactEventFields on ArtifactEventRecord {
+  eventType createdAt version alias tag aliases collection { __typename name }
+}
+"""
+
+PROJECT_ARTIFACT_EVENTS = (
+    """
+query ProjectArtifactEvents($entity: String!, $project: String!, $cursor: String) {
+  project(name: $project, entityName: $entity) {
+    artifactEvents(after: $cursor, first: 1000) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { ...ArtifactEventFields } }
+    }
+  }
+}
+"""
+    + ARTIFACT_EVENT_FIELDS
+)
+
+COLLECTION_ARTIFACT_EVENTS = (
+    """
+query CollectionArtifactEvents($id: ID!, $cursor: String) {
+  artifactCollection(id: $id) {
+    artifactEvents(after: $cursor, first: 1000) {
+      pageInfo { endCursor hasNextPage }
+      edges { node { ...ArtifactEventFields } }
+    }
+  }
+}
+"""
+    + ARTIFACT_EVENT_FIELDS
+)

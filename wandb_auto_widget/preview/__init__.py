@@ -8,6 +8,7 @@ from .evaluation import Evaluation, RunEvaluation, evaluate
 from .policy import WANDB_COOLDOWN_S, FirePolicy
 from .rules import Rule, rule_from
 from .run_events import (
+    artifact_event_fields,
     check_run_filter,
     matches_run_filter,
     run_filter_fields,
@@ -24,6 +25,7 @@ __all__ = [
     "Rule",
     "RunEvaluation",
     "StreamEvaluator",
+    "artifact_event_fields",
     "check_run_filter",
     "evaluate",
     "matches_run_filter",

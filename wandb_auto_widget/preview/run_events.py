@@ -86,6 +86,13 @@ def run_filter_fields(
     return fields
 
 
+def artifact_event_fields(alias: str | None, tag: str | None, aliases: list[str]) -> dict[str, Any]:
+    """The fields an artifact event's filter tests (``ArtifactEvent.alias`` / ``.tag``): the
+    alias the event added, or, for an event without one (a version created or linked), the
+    aliases the version had then; and the tag the event added or removed."""
+    return {"alias": alias if alias else list(aliases), "tag": tag}
+
+
 def matches_run_filter(expr: Any, run: Mapping[str, Any]) -> bool:
     """Evaluate a Mongo-style run filter (``RunEvent.name.contains("x")``...) against a run.
 

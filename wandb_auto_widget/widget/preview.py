@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..api import Api, ApiError, Run
+from ..api import Api, ApiError, ArtifactCollection, Run, UnsupportedError
 from ..automations import NewAutomation, OnRunMetric, OnRunState
 from ..preview import (
     Evaluation,
+    artifact_event_fields,
     evaluate,
     matches_run_filter,
     run_filter_fields,
@@ -113,10 +114,7 @@ def run_preview(
             api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
         )
     if not isinstance(event, OnRunMetric):
-        raise PreviewError(
-            "Preview covers run-metric and run-state automations; artifact events have no "
-            "history to backtest here yet."
-        )
+        return _artifact_preview(api, automation, entity=entity)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     try:
@@ -212,5 +210,78 @@ def _state_preview(
             "matches": matched,
             "runs_total": len(chosen),
             "fire_count": len(matched),
+        },
+    )
+
+
+EVENT_LABELS = {
+    "CREATE_ARTIFACT": "version created",
+    "LINK_MODEL": "version linked",
+    "UNLINK_ARTIFACT": "version unlinked",
+    "ADD_ARTIFACT_ALIAS": "alias added",
+    "ADD_ARTIFACT_TAG": "tag added",
+    "REMOVE_ARTIFACT_TAG": "tag removed",
+    "ADD_COLLECTION_TAG": "collection tag added",
+    "REMOVE_COLLECTION_TAG": "collection tag removed",
+}
+
+
+def _artifact_preview(api: Api, automation: NewAutomation, *, entity: str) -> PreviewResult:
+    """Artifact events: which of the events recorded in scope the filter would have fired on
+    (the engine's matching, on what the embedded server recorded)."""
+    event = automation.event
+    assert event is not None
+    scope = event.scope
+    typename = getattr(scope, "typename__", "Project")
+    try:
+        if typename == "Project":
+            recorded = api.artifact_events(f"{entity}/{scope.name}")
+        elif typename in ("ArtifactSequence", "ArtifactPortfolio"):
+            recorded = api.artifact_events(ArtifactCollection(scope.id, scope.name, typename))
+        else:
+            raise PreviewError("Backtests cover project and collection scopes, not a whole entity.")
+    except UnsupportedError:
+        raise PreviewError(
+            "Artifact events can be backtested on the embedded server, which records them; "
+            f"{api.base_url} does not offer their history (ARTIFACT_EVENT_HISTORY)."
+        ) from None
+    except ApiError as exc:
+        raise PreviewError(f"Could not load artifact events: {exc}") from exc
+    wanted = event.event_type.value
+    label = EVENT_LABELS.get(wanted, wanted)
+    rows: list[dict[str, Any]] = []
+    for record in recorded:
+        if record.event_type != wanted:
+            continue
+        fields = artifact_event_fields(record.alias, record.tag, record.aliases)
+        rows.append(
+            {
+                "time": record.created_at.replace("T", " ").removesuffix("Z"),
+                "collection": record.collection,
+                "version": record.version or "",
+                "alias": record.alias or "",
+                "tag": record.tag or "",
+                "aliases": record.aliases,
+                "fires": bool(matches_run_filter(event.filter, fields)),
+            }
+        )
+    fired = sum(1 for r in rows if r["fires"])
+    where = f"{scope.name}"
+    summary = (
+        f"would have fired {fired} time{'s' if fired != 1 else ''} on the {len(rows)} "
+        f"'{label}' event{'s' if len(rows) != 1 else ''} recorded in {where}"
+        if rows
+        else f"No '{label}' events are recorded in {where} yet."
+    )
+    return PreviewResult(
+        None,
+        {
+            "state": "done",
+            "kind": "artifact",
+            "summary": summary,
+            "event_label": label,
+            "events": rows[-500:],
+            "fire_count": fired,
+            "event_count": len(rows),
         },
     )

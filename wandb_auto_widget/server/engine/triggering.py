@@ -19,14 +19,14 @@ import orjson
 
 from ...automations import OnRunMetric, OnRunState
 from ...automations.events import EVENT_CLASSES, EventType
-from ...preview import matches_run_filter, state_change_fires
+from ...preview import artifact_event_fields, matches_run_filter, state_change_fires
 from ...preview.policy import resolve_policy
 from ...preview.rules import Rule, rule_from
 from ...preview.stream import Fire, fire_batch
 from ...preview.values import as_number, lookup
 from ...preview.windows import SeriesBatch, Windows
 from ..errors import Invalid
-from ..store.artifacts import ArtifactEvent
+from ..store.artifacts import ArtifactEvent, record_event
 from ..store.ids import encode
 from ..store.runs import run_fields
 from .outbox import enqueue
@@ -369,7 +369,8 @@ def on_artifact_events(
                 (collection["id"], ev.artifact_id),
             )
         ]
-        fields = {"alias": ev.alias if ev.alias else aliases, "tag": ev.tag}
+        record_event(conn, ev, version, aliases)  # kept for previews, fired on or not
+        fields = artifact_event_fields(ev.alias, ev.tag, aliases)
         for (scope_type, scope_id), scope in scopes.items():
             for trigger in conn.execute(
                 "SELECT * FROM triggers WHERE enabled = 1 AND event_type = ? AND scope_type = ? "

@@ -16,7 +16,7 @@ from ariadne import MutationType, ObjectType, QueryType
 from ..errors import Invalid, NotFound
 from ..manifests import finalize_manifest, manifest_contents
 from ..store import artifacts, entities, runs
-from ..store.ids import encode
+from ..store.ids import decode, encode
 from . import artifact_objects, objects
 from .context import ctx, page
 from .listing import select
@@ -226,6 +226,62 @@ def _collection_artifacts(
         lambda row: {"version": f"v{row['member_index']}"},
     )
     return {**shaped, "totalCount": len(chosen)}
+
+
+def _event_page(info: Any, rows: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
+    c = ctx(info)
+    conn = c.db.read()
+    collections: dict[int, dict[str, Any]] = {}
+
+    def node(row: Any) -> dict[str, Any]:
+        owner = collections.get(row["collection_id"])
+        if owner is None:
+            collection = artifacts.collection_row(conn, row["collection_id"])
+            assert collection is not None  # events go with their collection (foreign key)
+            owner = collections[row["collection_id"]] = artifact_objects.collection(
+                conn, collection, c.viewer
+            )
+        return {
+            "id": encode("ArtifactEventRecord", row["id"]),
+            "eventType": row["event_type"],
+            "createdAt": row["created_at"],
+            "collection": owner,
+            "version": row["version"],
+            "alias": row["alias"],
+            "tag": row["tag"],
+            "aliases": json.loads(row["aliases"]),
+        }
+
+    return {**page(rows, first, after, node), "totalCount": len(rows)}
+
+
+@project_type.field("artifactEvents")
+def _project_events(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    rows = artifacts.events_of(ctx(info).db.read(), project_id=obj["_row"]["id"])
+    return _event_page(info, rows, first, after)
+
+
+@sequence_type.field("artifactEvents")
+@portfolio_type.field("artifactEvents")
+def _collection_events(
+    obj: dict[str, Any], info: Any, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
+    rows = artifacts.events_of(ctx(info).db.read(), collection_id=obj["_row"]["id"])
+    return _event_page(info, rows, first, after)
+
+
+@query.field("artifactCollection")
+def _collection_by_id(_: Any, info: Any, id: str) -> dict[str, Any] | None:
+    c = ctx(info)
+    conn = c.db.read()
+    try:
+        _, number = decode(id, "ArtifactSequence", "ArtifactPortfolio", "ArtifactCollection")
+    except Invalid:
+        return None
+    row = artifacts.collection_row(conn, number)
+    return None if row is None else artifact_objects.collection(conn, row, c.viewer)
 
 
 @sequence_type.field("defaultArtifactType")

@@ -24,6 +24,7 @@ FEATURES = (
     "SECRETS_API",  # insertSecret
     "AUTOMATION_EXECUTIONS",  # entity.automationExecutions
     "AUTOMATION_TEST_FIRE",  # testTrigger
+    "ARTIFACT_EVENT_HISTORY",  # Project.artifactEvents, ArtifactCollection.artifactEvents
 )
 
 

@@ -457,3 +457,47 @@ def collection_aliases(conn: sqlite3.Connection, collection_id: int) -> list[str
             (collection_id,),
         )
     ]
+
+
+def record_event(
+    conn: sqlite3.Connection, event: ArtifactEvent, version: str | None, aliases: list[str]
+) -> None:
+    """Keep an artifact event, with the version's aliases at the time, for previews."""
+    conn.execute(
+        "INSERT INTO artifact_events(event_type, collection_id, artifact_id, version, alias, "
+        "tag, aliases, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.event_type,
+            event.collection_id,
+            event.artifact_id or None,
+            version,
+            event.alias,
+            event.tag,
+            json.dumps(aliases),
+            now(),
+        ),
+    )
+
+
+def events_of(
+    conn: sqlite3.Connection, *, project_id: int | None = None, collection_id: int | None = None
+) -> list[sqlite3.Row]:
+    """Recorded artifact events of a project's collections, or of one collection, oldest
+    first, each with its collection's name and kind."""
+    where, param = (
+        ("c.project_id = ?", project_id)
+        if collection_id is None
+        else ("e.collection_id = ?", collection_id)
+    )
+    return conn.execute(
+        "SELECT e.*, c.name AS collection_name, c.kind AS collection_kind "
+        "FROM artifact_events e JOIN artifact_collections c ON c.id = e.collection_id "
+        f"WHERE {where} ORDER BY e.id",
+        (param,),
+    ).fetchall()
+
+
+def collection_row(conn: sqlite3.Connection, collection_id: int) -> sqlite3.Row | None:
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT * FROM artifact_collections WHERE id = ?", (collection_id,)
+    ).fetchone()

@@ -252,4 +252,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, artifact_id)
     ) WITHOUT ROWID;
     """,
+    # 8: every artifact event (created, linked, alias or tag added...), kept whether or not
+    # an automation fired on it, so that artifact automations can be backtested. Versions
+    # committed before this migration get their "created" events back from the artifacts.
+    """
+    CREATE TABLE artifact_events (
+        id INTEGER PRIMARY KEY,
+        event_type TEXT NOT NULL,
+        collection_id INTEGER NOT NULL REFERENCES artifact_collections(id) ON DELETE CASCADE,
+        artifact_id INTEGER REFERENCES artifacts(id) ON DELETE SET NULL,
+        version TEXT,
+        alias TEXT,
+        tag TEXT,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX artifact_events_by_collection ON artifact_events(collection_id, id);
+    INSERT INTO artifact_events(event_type, collection_id, artifact_id, version, created_at)
+    SELECT 'CREATE_ARTIFACT', sequence_id, id, 'v' || version_index, created_at
+    FROM artifacts WHERE state = 'COMMITTED' ORDER BY created_at, id;
+    """,
 ]

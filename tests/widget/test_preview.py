@@ -165,3 +165,32 @@ def test_artifact_events_preview_matches_what_the_engine_fired(server: LocalServ
         ("candidate", "v1", False),
     ]
     assert {e["collection"] for e in view["events"]} == {"clf"}
+
+
+def test_sweep_spans_the_current_threshold_and_counts_it_as_the_preview_does(
+    server: LocalServer, runs: list[str]
+) -> None:
+    widget = builder_for(server, threshold=5.0)  # far above every value logged
+    widget.preview()
+    view = widget.preview_view
+    thresholds = [p["threshold"] for p in view["sweep"]]
+    assert min(thresholds) <= 0.5 and max(thresholds) >= 5.0 and 5.0 in thresholds
+    assert view["sweep_current"] == {"threshold": 5.0, "fires": 0, "runs": 0}
+    assert [a["kind"] for a in view["advice"]] == ["never"]
+    assert "threshold is 5" in view["advice"][0]["text"]
+    widget = builder_for(server, threshold=0.1)
+    widget.preview()
+    view = widget.preview_view
+    assert view["sweep_current"]["fires"] == view["fire_count"] > 0
+    kinds = [a["kind"] for a in view["advice"]]
+    assert "every-run" in kinds and "warm-up" in kinds, view["advice"]
+    assert view["axes"] == {"x": "step", "raw": "loss", "evaluated": "mean of last 5 loss"}
+
+
+def test_every_step_policy_warns_of_spam(server: LocalServer, runs: list[str]) -> None:
+    widget = builder_for(server, threshold=0.1)
+    every = widget.preview(policy="every")
+    spam = [a for a in widget.preview_view["advice"] if a["kind"] == "spam"]
+    capped = evaluate(RunEvent.metric("loss").mean(5) > 0.1, server.api.histories(runs, ["loss"]))
+    assert every is not None and every.fire_count > 5 * capped.fire_count
+    assert spam and f"would send {capped.fire_count}." in spam[0]["text"], spam

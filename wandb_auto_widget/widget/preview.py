@@ -20,7 +20,7 @@ from ..preview import (
     triggering_state,
 )
 from ..preview.policy import PolicyLike, resolve_policy
-from .preview_data import build_payload, sweep
+from .preview_data import advice, build_payload, evaluated_label, first_fire_steps, sweep
 
 Progress = Callable[[int, int], None]
 
@@ -147,6 +147,10 @@ def run_preview(
     names = {path: by_id[path].display_name or by_id[path].name for path in history}
     header, buffer = build_payload(evaluation, names, width)
     curve = sweep(evaluation, resolved)
+    label = evaluated_label(evaluation.rule)
+    first_fires = first_fire_steps(evaluation)
+    for run in header["runs"]:
+        run["first_fire_step"] = first_fires[run["id"]]
     timings["package_s"] = time.perf_counter() - start
     summary = evaluation.summary(names)
     view = {
@@ -164,7 +168,11 @@ def run_preview(
             "threshold": evaluation.rule.threshold,
         },
         "policy": {"mode": resolved.mode, "cooldown_s": resolved.cooldown_s},
-        "sweep": curve,
+        "axes": {"x": "step", "raw": metric, "evaluated": label},
+        "advice": advice(evaluation, names, label),
+        "sweep": curve["points"],
+        "sweep_current": curve["current"],
+        "sweep_log": curve.get("log", False),
         "timings": timings,
         **header,
     }

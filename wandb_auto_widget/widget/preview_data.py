@@ -4,16 +4,16 @@ and suppressed condition steps at full resolution, a summary and a threshold swe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..preview import Evaluation, FirePolicy, RunEvaluation
-from ..preview.batch import _compare, _directed  # one comparison rule for sweep and evaluate
-from ..preview.policy import select_fires
+from ..preview import Evaluation, FirePolicy, Rule
+from ..preview.batch import condition_of  # one comparison rule for sweep and evaluate
+from ..preview.policy import resolve_policy, select_fires
 
 MAX_SUPPRESSED = 300  # markers per run, thinned evenly; fires are never thinned
 EXACT_F32 = 2**24  # steps below this are exact as float32
@@ -128,39 +128,120 @@ def build_payload(
     return header, payload.buffer()
 
 
-def sweep(evaluation: Evaluation, policy: FirePolicy) -> list[dict[str, float]]:
-    """Fires and runs affected across thresholds spanning the observed evaluated values.
+def sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
+    """Fires and runs affected across thresholds: the range of the evaluated values (1st to
+    99th percentile) widened to include the current threshold, which is always one of the
+    points. Log-spaced when that range spans orders of magnitude.
 
     The evaluated series does not depend on the threshold, so each candidate only re-runs
-    the comparison and the fire policy, with the same rules as ``evaluate``.
+    the comparison and the fire policy, with the same functions as ``evaluate``.
     """
     rule = evaluation.rule
     series = [r.series for r in evaluation.values() if np.isfinite(r.series).any()]
     if not series:
-        return []
+        return {"points": [], "current": None}
     values = np.concatenate([s[np.isfinite(s)] for s in series])
-    if rule.kind != "threshold" or rule.cmp in ("$eq", "$ne"):
-        values = np.abs(values) if rule.kind != "threshold" else values
-    lo, hi = float(np.quantile(values, 0.01)), float(np.quantile(values, 0.99))
     if rule.kind != "threshold":
-        lo = max(lo, 1e-12)  # change amounts and z thresholds must be positive
+        values = np.abs(values)  # change amounts and z thresholds are magnitudes
+    lo, hi = float(np.quantile(values, 0.01)), float(np.quantile(values, 0.99))
+    lo, hi = min(lo, rule.threshold), max(hi, rule.threshold)
+    if rule.kind != "threshold":
+        lo = max(lo, 1e-12)  # must stay positive
     if not hi > lo:
         hi = lo + abs(lo) * 0.1 + 1e-9
-    points = []
-    for threshold in np.linspace(lo, hi, SWEEP_POINTS):
+    if lo > 0 and hi / lo > 100:
+        grid = np.geomspace(lo, hi, SWEEP_POINTS)
+    else:
+        pad = (hi - lo) * 0.05
+        grid = np.linspace(lo - pad if rule.kind == "threshold" else lo, hi + pad, SWEEP_POINTS)
+    grid = np.unique(np.append(grid, rule.threshold))
+
+    def count(threshold: float) -> dict[str, float]:
+        candidate = replace(rule, threshold=threshold)
         fired_runs, fire_total = 0, 0
         for result in evaluation.values():
-            cond = (
-                _compare(result.series, rule.cmp, float(threshold))
-                if rule.kind == "threshold"
-                else _directed(result.series, rule.cmp, float(threshold))
+            cond = condition_of(candidate, result.series)
+            fires = int(select_fires(policy, cond, result.timestamps).size)
+            fire_total += fires
+            fired_runs += fires > 0
+        return {"threshold": threshold, "fires": fire_total, "runs": fired_runs}
+
+    points = [count(float(t)) for t in grid]
+    current = next(p for p in points if p["threshold"] == rule.threshold)
+    return {"points": points, "current": current, "log": bool(lo > 0 and hi / lo > 100)}
+
+
+def evaluated_label(rule: Rule) -> str:
+    """What the evaluated series is, with its unit, for the chart's axis."""
+    agg = {"AVERAGE": "mean", "MIN": "min", "MAX": "max"}.get(rule.agg or "", "")
+    if rule.kind == "threshold":
+        return f"{agg} of last {rule.window} {rule.metric}" if agg else rule.metric
+    if rule.kind == "change":
+        now = f"{agg} of last {rule.window}" if agg else "latest value"
+        before = f"{agg} of the {rule.prior} before" if agg else "the value before"
+        what = "relative change (0.1 = 10%)" if rule.relative else "change"
+        return f"{what}: {now} vs {before}"
+    return f"z-score of {rule.metric} vs its last {rule.window} values (standard deviations)"
+
+
+def advice(
+    evaluation: Evaluation, names: dict[str, str], label: str
+) -> list[dict[str, str]]:
+    """Warnings where a rule is likely to spam or to miss, each computed from the evaluation:
+    ``{"kind", "text"}``."""
+    rule, out = evaluation.rule, []
+    runs = list(evaluation.values())
+    fired = [r for r in runs if r.fire_index.size]
+    if not fired:
+        finite = [r.series[np.isfinite(r.series)] for r in runs]
+        finite = [f for f in finite if f.size]
+        if finite:
+            values = np.concatenate(finite)
+            low, high = float(values.min()), float(values.max())
+            out.append(
+                {
+                    "kind": "never",
+                    "text": f"Never fires on these {len(runs)} runs: the {label} ranges from "
+                    f"{low:.4g} to {high:.4g}, and the threshold is {rule.threshold:.4g}.",
+                }
             )
-            count = int(select_fires(policy, cond, result.timestamps).size)
-            fire_total += count
-            fired_runs += count > 0
-        points.append({"threshold": float(threshold), "fires": fire_total, "runs": fired_runs})
-    return points
+        return out
+    if len(runs) >= 3 and len(fired) == len(runs):
+        out.append(
+            {"kind": "every-run", "text": f"Fires in every one of the {len(runs)} runs."}
+        )
+    early = [
+        r
+        for r in fired
+        if r.fire_index[0] < max(rule.history_needed + 1, r.steps.size // 10)
+    ]
+    if len(early) >= 2 and len(early) * 2 >= len(fired):
+        out.append(
+            {
+                "kind": "warm-up",
+                "text": f"Fires at the start of {len(early)} of {len(runs)} runs (warm-up): the "
+                "metric starts on the firing side. A change rule, another threshold or a run "
+                "filter would skip it.",
+            }
+        )
+    if evaluation.policy.mode == "every":
+        capped = sum(
+            int(select_fires(resolve_policy("wandb"), r.condition, r.timestamps).size)
+            for r in runs
+        )
+        if evaluation.fire_count > 5 * max(capped, 1):
+            out.append(
+                {
+                    "kind": "spam",
+                    "text": f"{evaluation.fire_count:,} messages at every step the condition "
+                    f"holds; W&B's policy (once per run per 24 h) would send {capped:,}.",
+                }
+            )
+    return out
 
 
-def run_evaluation_summary(result: RunEvaluation) -> dict[str, Any]:
-    return {"fires": int(result.fire_index.size), "conditions": int(result.condition.sum())}
+def first_fire_steps(evaluation: Evaluation) -> dict[str, int | None]:
+    return {
+        run_id: (int(r.steps[r.fire_index[0]]) if r.fire_index.size else None)
+        for run_id, r in evaluation.items()
+    }

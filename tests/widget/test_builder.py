@@ -46,8 +46,9 @@ def frontend_update(widget: AutomationBuilder, **state: Any) -> None:
     )
 
 
-def invoke(widget: AutomationBuilder, name: str) -> dict[str, Any]:
-    """What experimental.invoke(name) sends; returns the command's response."""
+def invoke(widget: AutomationBuilder, name: str, msg: Any = None) -> dict[str, Any]:
+    """What the view's call(name) sends (anywidget's command protocol); returns the
+    command's response."""
     sent: list[Any] = []
     widget.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
     widget._handle_msg(
@@ -55,7 +56,12 @@ def invoke(widget: AutomationBuilder, name: str) -> dict[str, Any]:
             "content": {
                 "data": {
                     "method": "custom",
-                    "content": {"kind": "anywidget-command", "id": "1", "name": name, "msg": {}},
+                    "content": {
+                        "kind": "anywidget-command",
+                        "id": "1",
+                        "name": name,
+                        "msg": msg or {},
+                    },
                 }
             },
             "buffers": [],
@@ -230,3 +236,76 @@ def test_without_credentials_it_uses_the_local_server(
     finally:
         assert connection._local_server is not None
         connection._local_server.stop()
+
+
+def test_switching_the_action_never_saves_an_integration_of_the_other_kind(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
+    widget = AutomationBuilder(api=server.api, project="widget-proj")
+    slack_id = workspace["slack"].id
+    assert widget.spec["integration_id"] == slack_id
+    # The view clears the integration when the action changes; a stale one (a client that
+    # does not) is still caught, shown on the integration field, and never saved.
+    frontend_update(
+        widget,
+        spec={**widget.spec, "metric": "acc", "name": "switch", "action_type": "GENERIC_WEBHOOK"},
+    )
+    assert widget.errors == {"integration": "Choose a webhook"} and widget.code == ""
+    response = invoke(widget, "_save")
+    assert not response["ok"] and server.api.automations(name="switch") == []
+    frontend_update(widget, spec={**widget.spec, "integration_id": workspace["hook"].id})
+    assert widget.errors == {} and invoke(widget, "_save")["ok"]
+
+
+def test_a_server_error_is_shown_at_its_field_until_the_form_changes(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
+    first = AutomationBuilder(api=server.api, project="widget-proj")
+    frontend_update(first, spec={**first.spec, "metric": "acc", "name": "taken-name"})
+    assert invoke(first, "_save")["ok"]
+    second = AutomationBuilder(api=server.api, project="widget-proj")
+    frontend_update(second, spec={**second.spec, "metric": "acc", "name": "taken-name"})
+    assert not invoke(second, "_save")["ok"]
+    assert "same name" in second.errors["name"] and second.status["state"] == "error"
+    frontend_update(second, spec={**second.spec, "name": "taken-name-2"})
+    assert "name" not in second.errors and second.status["state"] == "idle"
+
+
+def test_saved_automations_are_listed_and_open_for_editing(
+    server: LocalServer, workspace: dict[str, Any]
+) -> None:
+    """Those with parts this package cannot edit (W&B's launch-queue actions, here) are
+    listed as such and not loaded. W&B cannot run here, so its listing is stood in for."""
+    from wandb_auto_widget.automations import Automation
+
+    api = server.api
+    saved = api.create_automation(
+        OnRunMetric(scope=workspace["project"], filter=RunEvent.metric("acc") > 2)
+        >> SendWebhook.from_integration(workspace["hook"]),
+        name="listed",
+    )
+    queue_job = Automation.from_graphql(
+        {
+            **saved.to_graphql(),
+            "id": "VHJpZ2dlcjo5OTk=",
+            "name": "launch-on-fail",
+            "action": {"__typename": "QueueJobTriggeredAction", "queue": None, "template": "{}"},
+        }
+    )
+
+    class WithWandbOnly(Api):
+        def automations(self, entity: str | None = None, *, name: str | None = None) -> Any:
+            return [*super().automations(entity, name=name), queue_job]
+
+    widget = AutomationBuilder(
+        api=WithWandbOnly(base_url=server.base_url, api_key=server.api_key), project="widget-proj"
+    )
+    listed = {a["name"]: a for a in widget.options["automations"]}
+    assert listed["listed"]["editable"] and not listed["launch-on-fail"]["editable"]
+    assert "QueueJobTriggeredAction" in listed["launch-on-fail"]["note"]
+    assert invoke(widget, "_open", {"id": saved.id})["ok"]
+    assert widget.editing_id == saved.id and widget.spec["name"] == "listed"
+    refused = invoke(widget, "_open", {"id": queue_job.id})
+    assert not refused["ok"] and "Not editable here" in refused["message"]
+    assert widget.editing_id == saved.id  # the form kept what it had
+    assert invoke(widget, "_open", {"id": ""})["ok"] and widget.editing_id == ""

@@ -18,6 +18,7 @@ from ..preview.policy import PolicyLike
 from . import spec as spec_module
 from .connection import connect
 from .preview import PreviewError, run_preview
+from .server_errors import field_of
 from .variables import template_variables
 
 log = logging.getLogger("wandb_auto_widget.widget")
@@ -81,24 +82,14 @@ class AutomationBuilder(anywidget.AnyWidget):
         if automation is not None:
             self.automation = automation
         else:
-            initial = dict(spec_module.DEFAULT_SPEC)
-            first = self._default_project(project)
-            if first is not None:
-                initial.update(
-                    scope_id=first["id"], scope_name=first["name"], scope_typename="Project"
-                )
-            integrations = self.options.get("integrations", [])
-            slack = next((i for i in integrations if i["kind"] == "slack"), None)
-            if slack is not None:
-                initial["integration_id"] = slack["id"]
-            self.spec = initial
+            self.spec = {**spec_module.DEFAULT_SPEC, **self._initial_scope(project)}
 
     # ------------------------------------------------------------------ the Python API
 
     @property
     def automation(self) -> NewAutomation:
         """The automation the form describes. Raises ValueError listing the form's errors."""
-        built, errors = spec_module.build(self.spec)
+        built, errors = self._build(self.spec)
         if built is None:
             problems = "; ".join(f"{field}: {message}" for field, message in errors.items())
             raise ValueError(f"the form is not valid yet: {problems}")
@@ -116,7 +107,7 @@ class AutomationBuilder(anywidget.AnyWidget):
 
     def save(self) -> Automation | None:
         """Create (or, when editing, update) the automation; the status trait reports it."""
-        built, errors = spec_module.build(self.spec)
+        built, errors = self._build(self.spec)
         if built is None:
             self.errors = errors
             self.status = {
@@ -146,9 +137,14 @@ class AutomationBuilder(anywidget.AnyWidget):
             else:
                 saved = self._api.create_automation(built)
         except ApiError as exc:
+            # Shown next to the field it names (until the form changes), and in the status.
+            field = field_of(str(exc), str(self.spec.get("event_type", "")))
+            if field is not None:
+                self.errors = {**self.errors, field: str(exc)}
             self.status = {"state": "error", "message": str(exc), "id": "", "name": ""}
             return None
         self.editing_id = saved.id
+        self._load_saved_automations()
         self.status = {
             "state": "saved",
             "message": f"Saved {saved.name!r}",
@@ -164,8 +160,37 @@ class AutomationBuilder(anywidget.AnyWidget):
 
     @anywidget.experimental.command
     def _refresh(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
-        self._load_options(None)
+        """The header's reload button: integrations or projects added elsewhere appear."""
+        self._load_options(str(self.spec.get("scope_name") or "") or None)
+        self.options = {**self.options, **self._scope_options(self.spec)}
         return {"ok": True}, []
+
+    @anywidget.experimental.command
+    def _open(self, msg: Any, buffers: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
+        """Open a saved automation (by id) for editing, or start a new one (empty id)."""
+        wanted = str((msg or {}).get("id") or "") if isinstance(msg, dict) else ""
+        return self.open_saved(wanted), []
+
+    def open_saved(self, automation_id: str) -> dict[str, Any]:
+        """Load the saved automation ``automation_id`` into the form ("" starts a new one);
+        one with parts this package cannot edit is reported, not loaded."""
+        if not automation_id:
+            self.editing_id = ""
+            self.spec = {**spec_module.DEFAULT_SPEC, **self._initial_scope()}
+            return {"ok": True}
+        try:
+            found = [a for a in self._api.automations(self._entity_name()) if a.id == automation_id]
+        except ApiError as exc:
+            return {"ok": False, "message": str(exc)}
+        if not found:
+            return {"ok": False, "message": "That automation no longer exists."}
+        if not found[0].editable:
+            parts = ", ".join(p.describe() for p in found[0].read_only_parts)
+            message = f"Not editable here: it uses {parts}. Edit it in the W&B App."
+            self.status = {"state": "error", "message": message, "id": "", "name": ""}
+            return {"ok": False, "message": message}
+        self.automation = found[0]
+        return {"ok": True}
 
     def preview(
         self,
@@ -272,6 +297,50 @@ class AutomationBuilder(anywidget.AnyWidget):
     def _entity_name(self) -> str:
         return self._entity or self._api.default_entity
 
+    def _build(self, spec: dict[str, Any]) -> tuple[NewAutomation | None, dict[str, str]]:
+        """The form's automation, or its errors: the spec's own, and an integration of the
+        wrong kind for the action (which the form would not show)."""
+        built, errors = spec_module.build(spec)
+        mismatch = spec_module.integration_mismatch(spec, self.options.get("integrations", []))
+        if mismatch:
+            return None, {**errors, "integration": mismatch}
+        return built, errors
+
+    def _initial_scope(self, project: str | None = None) -> dict[str, Any]:
+        """A new automation's project (``project``, or the first one) and Slack channel."""
+        initial: dict[str, Any] = {}
+        first = self._default_project(project)
+        if first is not None:
+            initial.update(scope_id=first["id"], scope_name=first["name"], scope_typename="Project")
+        integrations = self.options.get("integrations", [])
+        slack = next((i for i in integrations if i["kind"] == "slack"), None)
+        if slack is not None:
+            initial["integration_id"] = slack["id"]
+        return initial
+
+    def _load_saved_automations(self) -> None:
+        """The entity's saved automations, for the form's "open" list; those with parts this
+        package cannot edit are listed as not editable."""
+        try:
+            saved = self._api.automations(self._entity_name())
+        except ApiError as exc:
+            log.warning("could not list saved automations: %s", exc)
+            return
+        self.options = {
+            **self.options,
+            "automations": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "editable": a.editable,
+                    "note": ""
+                    if a.editable
+                    else "not editable here: " + ", ".join(p.describe() for p in a.read_only_parts),
+                }
+                for a in saved
+            ],
+        }
+
     def _default_project(self, wanted: str | None) -> dict[str, Any] | None:
         projects = self.options.get("projects", [])
         if wanted:
@@ -300,11 +369,14 @@ class AutomationBuilder(anywidget.AnyWidget):
         except ApiError as exc:
             options["error"] = f"Could not load projects and integrations: {exc}"
         self.options = {**options, "variables": template_variables("RUN_METRIC")}
+        self._load_saved_automations()
 
     def _on_spec(self, change: dict[str, Any]) -> None:
         new, old = change["new"], change["old"] or {}
-        built, errors = spec_module.build(new)
-        self.errors = errors
+        built, errors = self._build(new)
+        self.errors = errors  # server messages from the last save go once the form changes
+        if self.status.get("state") == "error":
+            self.status = {"state": "idle", "message": "", "id": "", "name": ""}
         self.code = built.to_code() if built is not None else ""
         options = dict(self.options)
         options["variables"] = template_variables(str(new.get("event_type", "RUN_METRIC")))

@@ -184,9 +184,7 @@ def evaluated_label(rule: Rule) -> str:
     return f"z-score of {rule.metric} vs its last {rule.window} values (standard deviations)"
 
 
-def advice(
-    evaluation: Evaluation, names: dict[str, str], label: str
-) -> list[dict[str, str]]:
+def advice(evaluation: Evaluation, names: dict[str, str], label: str) -> list[dict[str, str]]:
     """Warnings where a rule is likely to spam or to miss, each computed from the evaluation:
     ``{"kind", "text"}``."""
     rule, out = evaluation.rule, []
@@ -207,14 +205,8 @@ def advice(
             )
         return out
     if len(runs) >= 3 and len(fired) == len(runs):
-        out.append(
-            {"kind": "every-run", "text": f"Fires in every one of the {len(runs)} runs."}
-        )
-    early = [
-        r
-        for r in fired
-        if r.fire_index[0] < max(rule.history_needed + 1, r.steps.size // 10)
-    ]
+        out.append({"kind": "every-run", "text": f"Fires in every one of the {len(runs)} runs."})
+    early = [r for r in fired if r.fire_index[0] < max(rule.history_needed + 1, r.steps.size // 10)]
     if len(early) >= 2 and len(early) * 2 >= len(fired):
         out.append(
             {
@@ -226,8 +218,7 @@ def advice(
         )
     if evaluation.policy.mode == "every":
         capped = sum(
-            int(select_fires(resolve_policy("wandb"), r.condition, r.timestamps).size)
-            for r in runs
+            int(select_fires(resolve_policy("wandb"), r.condition, r.timestamps).size) for r in runs
         )
         if evaluation.fire_count > 5 * max(capped, 1):
             out.append(

@@ -342,6 +342,18 @@ def _action(spec: dict[str, Any], errors: dict[str, str]) -> Any:
     )
 
 
+def integration_mismatch(spec: dict[str, Any], integrations: list[dict[str, Any]]) -> str:
+    """An error when the chosen integration is of the other kind than the action needs (a
+    Slack channel for a webhook, say); "" when it fits or is not among ``integrations``."""
+    wanted = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}.get(
+        str(spec.get("action_type"))
+    )
+    chosen = next((i for i in integrations if i["id"] == spec.get("integration_id")), None)
+    if wanted is None or chosen is None or chosen["kind"] == wanted:
+        return ""
+    return "Choose a Slack channel" if wanted == "slack" else "Choose a webhook"
+
+
 def build(spec: dict[str, Any]) -> tuple[NewAutomation | None, dict[str, str]]:
     """The automation the form describes, or the errors keyed by form field."""
     spec = {**DEFAULT_SPEC, **spec}

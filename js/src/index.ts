@@ -1,10 +1,12 @@
 import "uplot/dist/uPlot.min.css";
 import "./widget.css";
 import type { RenderProps } from "@anywidget/types";
-import { renderBuilder, type Model } from "./view";
+import { createBuilder } from "./builder";
+import { Store } from "./store";
+import type { Model } from "./types";
 
 export default {
-  render({ model, el, experimental }: RenderProps<Model>) {
-    return renderBuilder(model, el, experimental);
+  render({ model, el }: RenderProps<Model>) {
+    return createBuilder(new Store(model), el);
   },
 };

@@ -1,45 +1,6 @@
-// Decoding the preview's binary buffer, and the chart's data tables. No DOM: vitest covers it.
+// Decoding the preview's binary buffer, and the chart's data. No DOM: vitest covers it.
 
-export interface ArrayRef {
-  offset: number;
-  length: number;
-  dtype: "<f8" | "<f4";  // x columns are float32 when the steps fit exactly
-}
-
-export interface RunView {
-  id: string;
-  name: string;
-  points: number;
-  raw: [ArrayRef, ArrayRef];
-  evaluated: [ArrayRef, ArrayRef];
-  fires: [ArrayRef, ArrayRef];
-  suppressed: [ArrayRef, ArrayRef];
-  fire_count: number;
-  condition_count: number;
-}
-
-export interface Fire {
-  run: string;
-  run_name: string;
-  step: number;
-  time: string;
-  value: number;
-}
-
-export interface PreviewView {
-  state?: "fetching" | "done" | "error";
-  kind?: "metric" | "state";
-  message?: string;
-  done?: number;
-  total?: number;
-  summary?: string;
-  runs?: RunView[];
-  fires?: Fire[];
-  matches?: { run: string; run_name: string; state: string; time: string }[];
-  sweep?: { threshold: number; fires: number; runs: number }[];
-  rule?: { kind: "threshold" | "change" | "zscore"; cmp: string; threshold: number };
-  bytes?: number;
-}
+import type { ArrayRef, PreviewView, RunView } from "./types";
 
 export type Pair = [Float64Array | Float32Array, Float32Array];
 
@@ -75,15 +36,65 @@ export function thresholdLines(rule: PreviewView["rule"]): number[] {
   if (rule.kind === "threshold") return [rule.threshold];
   if (rule.cmp === "INCREASE") return [rule.threshold];
   if (rule.cmp === "DECREASE") return [-rule.threshold];
-  return rule.kind === "zscore" || rule.kind === "change" ? [rule.threshold, -rule.threshold] : [];
+  return [rule.threshold, -rule.threshold];
 }
 
 /** The spec field a sweep click sets, by rule kind. */
-export function sweepField(kind: string | undefined): string {
+export function sweepField(kind: string | undefined): "threshold" | "change_amount" | "zscore_threshold" {
   return kind === "change" ? "change_amount" : kind === "zscore" ? "zscore_threshold" : "threshold";
 }
 
 /** Runs to overlay: the ones that fire most, at most ``limit``. */
 export function overlayRuns(runs: RunView[], limit = 10): RunView[] {
   return [...runs].sort((a, b) => b.fire_count - a.fire_count || a.name.localeCompare(b.name)).slice(0, limit);
+}
+
+/** The overview's order: runs that fire first (earliest first fire first), then the rest. */
+export function overviewOrder(runs: RunView[]): RunView[] {
+  const first = (r: RunView): number => (r.fire_count > 0 ? (r.first_fire_step ?? 0) : Infinity);
+  return [...runs].sort((a, b) => first(a) - first(b) || a.name.localeCompare(b.name));
+}
+
+/** Whether a log scale can show these values: every finite one above zero. */
+export function canLog(columns: ArrayLike<number | null>[]): boolean {
+  let seen = false;
+  for (const column of columns) {
+    for (let i = 0; i < column.length; i++) {
+      const v = column[i];
+      if (v === null || v === undefined || !Number.isFinite(v)) continue;
+      if (v <= 0) return false;
+      seen = true;
+    }
+  }
+  return seen;
+}
+
+/** A series scaled into a ``width`` x ``height`` box (y grows down), for sparklines;
+ * gaps (NaN) split the line. */
+export function sparkline(xs: ArrayLike<number>, ys: ArrayLike<number>, width: number, height: number): [number, number][][] {
+  let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!, y = ys[i]!;
+    if (!Number.isFinite(y)) continue;
+    xlo = Math.min(xlo, x);
+    xhi = Math.max(xhi, x);
+    ylo = Math.min(ylo, y);
+    yhi = Math.max(yhi, y);
+  }
+  if (!Number.isFinite(xlo)) return [];
+  const sx = (x: number): number => (xhi > xlo ? ((x - xlo) / (xhi - xlo)) * width : width / 2);
+  const sy = (y: number): number => (yhi > ylo ? height - ((y - ylo) / (yhi - ylo)) * height : height / 2);
+  const lines: [number, number][][] = [];
+  let current: [number, number][] = [];
+  for (let i = 0; i < xs.length; i++) {
+    const y = ys[i]!;
+    if (!Number.isFinite(y)) {
+      if (current.length) lines.push(current);
+      current = [];
+      continue;
+    }
+    current.push([sx(xs[i]!), sy(y)]);
+  }
+  if (current.length) lines.push(current);
+  return lines;
 }

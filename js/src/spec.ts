@@ -1,56 +1,20 @@
-// The builder's form state and the pure logic around it. No DOM here: vitest covers it.
+// The builder's pure logic around the form state. No DOM here: vitest covers it.
 
-export type Spec = Record<string, unknown>;
-export type Kind = "threshold" | "change" | "zscore" | "state" | "artifact";
+import {
+  ACTION_TYPES,
+  AGGREGATIONS,
+  COMPARISONS,
+  EVENT_TYPES,
+  NUMERIC_FIELDS,
+  type EventKind,
+  type Spec,
+  type SpecField,
+} from "./form";
+import type { Options } from "./types";
 
-export interface EventChoice {
-  value: string;
-  label: string;
-  kind: Kind;
-}
+export type EditValue = string | boolean | string[];
 
-export const EVENT_TYPES: EventChoice[] = [
-  { value: "RUN_METRIC", label: "A run metric crosses a threshold", kind: "threshold" },
-  { value: "RUN_METRIC_CHANGE", label: "A run metric changes by an amount", kind: "change" },
-  { value: "RUN_METRIC_ZSCORE", label: "A run metric is an outlier (z-score)", kind: "zscore" },
-  { value: "RUN_STATE", label: "A run changes state", kind: "state" },
-  { value: "CREATE_ARTIFACT", label: "An artifact version is created", kind: "artifact" },
-  { value: "LINK_MODEL", label: "An artifact is linked to a registry", kind: "artifact" },
-  { value: "UNLINK_ARTIFACT", label: "An artifact is unlinked", kind: "artifact" },
-  { value: "ADD_ARTIFACT_ALIAS", label: "An alias is added to an artifact", kind: "artifact" },
-  { value: "ADD_ARTIFACT_TAG", label: "A tag is added to an artifact", kind: "artifact" },
-  { value: "REMOVE_ARTIFACT_TAG", label: "A tag is removed from an artifact", kind: "artifact" },
-  { value: "ADD_COLLECTION_TAG", label: "A tag is added to a collection", kind: "artifact" },
-  { value: "REMOVE_COLLECTION_TAG", label: "A tag is removed from a collection", kind: "artifact" },
-];
-
-export const AGGREGATIONS = [
-  { value: "", label: "latest value" },
-  { value: "AVERAGE", label: "average" },
-  { value: "MIN", label: "minimum" },
-  { value: "MAX", label: "maximum" },
-];
-
-export const COMPARISONS = [
-  { value: "$gt", label: "is above (>)" },
-  { value: "$gte", label: "is at least (>=)" },
-  { value: "$lt", label: "is below (<)" },
-  { value: "$lte", label: "is at most (<=)" },
-  { value: "$eq", label: "equals (==)" },
-  { value: "$ne", label: "does not equal (!=)" },
-];
-
-const NUMERIC = new Set([
-  "window",
-  "threshold",
-  "change_window",
-  "prior_window",
-  "change_amount",
-  "zscore_window",
-  "zscore_threshold",
-]);
-
-export function kindOf(eventType: unknown): Kind {
+export function kindOf(eventType: unknown): EventKind {
   return EVENT_TYPES.find((e) => e.value === eventType)?.kind ?? "threshold";
 }
 
@@ -58,23 +22,32 @@ export function isRunEvent(eventType: unknown): boolean {
   return kindOf(eventType) !== "artifact";
 }
 
+/** The integration kind an action sends through ("" for none). */
+export function integrationKind(actionType: unknown): "" | "slack" | "webhook" {
+  return ACTION_TYPES.find((a) => a.value === actionType)?.integration ?? "";
+}
+
 /** A form input's text as the value the spec stores: numbers stay numbers when they parse,
  * so that the Python side sees 10 (int) or 0.5 (float) exactly as typed. */
-export function coerce(field: string, raw: string | boolean | string[]): unknown {
-  if (typeof raw !== "string" || !NUMERIC.has(field)) return raw;
+export function coerce(field: string, raw: EditValue): unknown {
+  if (typeof raw !== "string" || !NUMERIC_FIELDS.has(field)) return raw;
   const text = raw.trim();
   if (text === "" || Number.isNaN(Number(text))) return raw; // Python reports the error
   return Number(text);
 }
 
 /** The spec after the user edits one field. Changing the event type keeps every other
- * value, so switching back and forth loses nothing. */
-export function applyEdit(spec: Spec, field: string, raw: string | boolean | string[]): Spec {
-  const next: Spec = { ...spec, [field]: coerce(field, raw) };
-  if (field === "event_type" && isRunEvent(raw) && next["scope_typename"] !== "Project") {
-    next["scope_id"] = ""; // run events need a project scope
-    next["scope_name"] = "";
-    next["scope_typename"] = "Project";
+ * value, so switching back and forth loses nothing; changing the action drops the
+ * integration, which belongs to the other kind (the form then asks for one). */
+export function applyEdit(spec: Spec, field: SpecField, raw: EditValue): Spec {
+  const next = { ...spec, [field]: coerce(field, raw) } as Spec;
+  if (field === "event_type" && isRunEvent(raw) && next.scope_typename !== "Project") {
+    next.scope_id = ""; // run events need a project scope
+    next.scope_name = "";
+    next.scope_typename = "Project";
+  }
+  if (field === "action_type" && integrationKind(raw) !== integrationKind(spec.action_type)) {
+    next.integration_id = "";
   }
   return next;
 }
@@ -86,11 +59,6 @@ export interface ScopeChoice {
   label: string;
 }
 
-interface Options {
-  projects?: { id: string; name: string }[];
-  collections?: { id: string; name: string; typename: string }[];
-}
-
 /** Scopes the event type allows: projects for run events; for artifact events also
  * registries and collections. OnCreateArtifact needs a collection. */
 export function scopeChoices(options: Options, eventType: unknown): ScopeChoice[] {
@@ -98,9 +66,7 @@ export function scopeChoices(options: Options, eventType: unknown): ScopeChoice[
     id: p.id,
     name: p.name,
     typename: "Project",
-    label: p.name.startsWith("wandb-registry-")
-      ? `registry ${p.name.slice("wandb-registry-".length)}`
-      : `project ${p.name}`,
+    label: p.name.startsWith("wandb-registry-") ? `registry ${p.name.slice("wandb-registry-".length)}` : `project ${p.name}`,
   }));
   if (isRunEvent(eventType)) return projects.filter((p) => p.label.startsWith("project"));
   const collections = (options.collections ?? []).map((c) => ({
@@ -112,48 +78,52 @@ export function scopeChoices(options: Options, eventType: unknown): ScopeChoice[
   return eventType === "CREATE_ARTIFACT" ? collections : [...projects, ...collections];
 }
 
+/** A spec value for a sentence: what was typed, or "?" while it is missing. */
 function fmt(value: unknown): string {
-  return typeof value === "number" ? String(value) : String(value ?? "?");
+  if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) return "?";
+  return String(value);
 }
 
 /** One sentence that says what the automation will do, in the user's terms. */
 export function describe(spec: Spec): string {
-  const metric = String(spec["metric"] || "the metric");
-  const where = spec["scope_name"] ? ` of ${String(spec["scope_name"])}` : "";
+  const metric = spec.metric ? String(spec.metric) : "the metric";
+  const where = spec.scope_name ? ` of ${spec.scope_name}` : "";
   const runs =
-    spec["run_filter_mode"] === "contains"
-      ? `runs whose name contains "${String(spec["run_filter_value"])}"`
-      : spec["run_filter_mode"] === "regex"
-        ? `runs whose name matches /${String(spec["run_filter_value"])}/`
-        : "any run";
-  switch (kindOf(spec["event_type"])) {
+    spec.run_filter_mode === "contains"
+      ? `runs whose name contains "${spec.run_filter_value}"`
+      : spec.run_filter_mode === "regex"
+        ? `runs whose name matches /${spec.run_filter_value}/`
+        : spec.run_filter_mode === "custom"
+          ? "runs that match the custom filter"
+          : "any run";
+  switch (kindOf(spec.event_type)) {
     case "threshold": {
-      const agg = AGGREGATIONS.find((a) => a.value === (spec["agg"] ?? ""));
-      const value = agg && agg.value ? `the ${agg.label} of the last ${fmt(spec["window"])} values of ${metric}` : `${metric}`;
-      const cmp = COMPARISONS.find((c) => c.value === spec["cmp"])?.label ?? "?";
-      return `Fires when ${value} ${cmp.replace(/ \(.*\)/, "")} ${fmt(spec["threshold"])}, in ${runs}${where}.`;
+      const agg = AGGREGATIONS.find((a) => a.value === (spec.agg ?? ""));
+      const value = agg && agg.value ? `the ${agg.label} of the last ${fmt(spec.window)} values of ${metric}` : metric;
+      const cmp = COMPARISONS.find((c) => c.value === spec.cmp)?.label ?? "?";
+      return `Fires when ${value} ${cmp.replace(/ \(.*\)/, "")} ${fmt(spec.threshold)}, in ${runs}${where}.`;
     }
     case "change": {
-      const dir = { INCREASE: "rises", DECREASE: "falls", ANY: "moves" }[String(spec["change_dir"])] ?? "moves";
+      const dir = { INCREASE: "rises", DECREASE: "falls", ANY: "moves" }[spec.change_dir] ?? "moves";
       const amount =
-        spec["change_type"] === "RELATIVE"
-          ? `${Number(spec["change_amount"]) * 100}%`
-          : fmt(spec["change_amount"]);
-      return `Fires when ${metric} ${dir} by at least ${amount} (last ${fmt(spec["change_window"])} values against the ${fmt(spec["prior_window"])} before), in ${runs}${where}.`;
+        spec.change_type === "RELATIVE" && fmt(spec.change_amount) !== "?" && !Number.isNaN(Number(spec.change_amount))
+          ? `${Number(spec.change_amount) * 100}%`
+          : fmt(spec.change_amount);
+      return `Fires when ${metric} ${dir} by at least ${amount} (last ${fmt(spec.change_window)} values against the ${fmt(spec.prior_window)} before), in ${runs}${where}.`;
     }
     case "zscore": {
-      const side = { INCREASE: "above", DECREASE: "below", ANY: "away from" }[String(spec["zscore_dir"])] ?? "away from";
-      return `Fires when ${metric} is ${fmt(spec["zscore_threshold"])} standard deviations or more ${side} the mean of its last ${fmt(spec["zscore_window"])} values, in ${runs}${where}.`;
+      const side = { INCREASE: "above", DECREASE: "below", ANY: "away from" }[spec.zscore_dir] ?? "away from";
+      return `Fires when ${metric} is ${fmt(spec.zscore_threshold)} standard deviations or more ${side} the mean of its last ${fmt(spec.zscore_window)} values, in ${runs}${where}.`;
     }
     case "state": {
-      const states = (spec["states"] as string[] | undefined) ?? [];
-      return `Fires when ${runs}${where} becomes ${states.map((s) => s.toLowerCase()).join(" or ") || "?"}.`;
+      const states = spec.states.map((s) => s.toLowerCase()).join(" or ") || "?";
+      return `Fires when ${runs}${where} becomes ${states}.`;
     }
     default: {
-      const label = EVENT_TYPES.find((e) => e.value === spec["event_type"])?.label ?? "An artifact event";
+      const label = EVENT_TYPES.find((e) => e.value === spec.event_type)?.label ?? "An artifact event";
       const filter =
-        spec["artifact_filter_field"] !== "none" && spec["artifact_filter_regex"]
-          ? ` (${String(spec["artifact_filter_field"])} matches /${String(spec["artifact_filter_regex"])}/)`
+        spec.artifact_filter_field !== "none" && spec.artifact_filter_regex
+          ? ` (${spec.artifact_filter_field} matches /${spec.artifact_filter_regex}/)`
           : "";
       return `Fires when ${label.charAt(0).toLowerCase()}${label.slice(1)}${filter}${where}.`;
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { aligned, join, overlayRuns, read, sweepField, thresholdLines, type RunView } from "../src/series";
+import { aligned, canLog, join, overlayRuns, overviewOrder, read, sparkline, sweepField, thresholdLines } from "../src/series";
+import type { RunView } from "../src/types";
 
 describe("buffers", () => {
   it("reads float64 x and float32 y at their offsets, even from a misaligned DataView", () => {
@@ -40,5 +41,26 @@ describe("rules", () => {
   it("overlays the runs that fire most", () => {
     const run = (name: string, fire_count: number) => ({ name, fire_count }) as RunView;
     expect(overlayRuns([run("a", 1), run("b", 5), run("c", 0)], 2).map((r) => r.name)).toEqual(["b", "a"]);
+  });
+});
+
+describe("overview and scales", () => {
+  it("orders firing runs first, earliest first fire first", () => {
+    const run = (name: string, fire_count: number, first_fire_step: number | null) =>
+      ({ name, fire_count, first_fire_step }) as RunView;
+    const order = overviewOrder([run("quiet", 0, null), run("late", 2, 900), run("early", 1, 10)]);
+    expect(order.map((r) => r.name)).toEqual(["early", "late", "quiet"]);
+  });
+  it("allows a log scale only when every value is above zero", () => {
+    expect(canLog([[1, 2, null, NaN], [0.5]])).toBe(true);
+    expect(canLog([[1, 0]])).toBe(false);
+    expect(canLog([[null]])).toBe(false);
+  });
+  it("scales a sparkline into its box and breaks it at gaps", () => {
+    const lines = sparkline([0, 1, 2, 3], [0, 10, NaN, 5], 300, 20);
+    expect(lines.map((line) => line.map(([x, y]) => [Math.round(x), Math.round(y)]))).toEqual([
+      [[0, 20], [100, 0]],
+      [[300, 10]],
+    ]);
   });
 });

@@ -1,5 +1,8 @@
 import { describe as group, expect, it } from "vitest";
+import { DEFAULT_SPEC, type Spec } from "../src/form";
 import { applyEdit, coerce, describe, insertAt, kindOf, scopeChoices } from "../src/spec";
+
+const spec = (fields: Partial<Spec>): Spec => ({ ...DEFAULT_SPEC, ...fields });
 
 const options = {
   projects: [
@@ -23,13 +26,19 @@ group("coerce", () => {
 
 group("applyEdit", () => {
   it("switching to a run event resets an artifact-collection scope", () => {
-    const spec = { event_type: "CREATE_ARTIFACT", scope_id: "C1", scope_name: "classifier", scope_typename: "ArtifactSequence" };
-    const next = applyEdit(spec, "event_type", "RUN_METRIC");
+    const before = spec({ event_type: "CREATE_ARTIFACT", scope_id: "C1", scope_name: "classifier", scope_typename: "ArtifactSequence" });
+    const next = applyEdit(before, "event_type", "RUN_METRIC");
     expect(next).toMatchObject({ event_type: "RUN_METRIC", scope_id: "", scope_typename: "Project" });
   });
   it("keeps other fields when the event type changes", () => {
-    const next = applyEdit({ event_type: "RUN_METRIC", metric: "loss", window: 5 }, "event_type", "RUN_METRIC_CHANGE");
+    const next = applyEdit(spec({ event_type: "RUN_METRIC", metric: "loss", window: 5 }), "event_type", "RUN_METRIC_CHANGE");
     expect(next).toMatchObject({ metric: "loss", window: 5 });
+  });
+  it("switching the action drops the integration of the other kind", () => {
+    const slack = spec({ action_type: "NOTIFICATION", integration_id: "SLACK1" });
+    expect(applyEdit(slack, "action_type", "GENERIC_WEBHOOK").integration_id).toBe("");
+    expect(applyEdit(slack, "action_type", "NO_OP").integration_id).toBe("");
+    expect(applyEdit(slack, "title", "x").integration_id).toBe("SLACK1");
   });
 });
 
@@ -51,24 +60,28 @@ group("scopeChoices", () => {
 
 group("describe", () => {
   it("says what a threshold automation does", () => {
-    const text = describe({
+    const text = describe(spec({
       event_type: "RUN_METRIC", metric: "val/loss", agg: "AVERAGE", window: 5, cmp: "$gt",
       threshold: 0.5, run_filter_mode: "any", scope_name: "mnist",
-    });
+    }));
     expect(text).toBe("Fires when the average of the last 5 values of val/loss is above 0.5, in any run of mnist.");
   });
   it("says what a relative change does, as a percentage", () => {
-    const text = describe({
+    const text = describe(spec({
       event_type: "RUN_METRIC_CHANGE", metric: "acc", change_dir: "DECREASE", change_type: "RELATIVE",
       change_amount: 0.1, change_window: 10, prior_window: 50, run_filter_mode: "contains", run_filter_value: "bert",
-    });
+    }));
     expect(text).toContain("acc falls by at least 10%");
     expect(text).toContain('runs whose name contains "bert"');
   });
   it("lists run states", () => {
-    expect(describe({ event_type: "RUN_STATE", states: ["FAILED", "FINISHED"], run_filter_mode: "any" })).toBe(
+    expect(describe(spec({ event_type: "RUN_STATE", states: ["FAILED", "FINISHED"], run_filter_mode: "any" }))).toBe(
       "Fires when any run becomes failed or finished.",
     );
+  });
+  it("says '?' while the threshold is empty, never a blank", () => {
+    const text = describe(spec({ metric: "loss", agg: "", threshold: "" }));
+    expect(text).toBe("Fires when loss is above ?, in any run.");
   });
 });
 

@@ -88,6 +88,34 @@ def test_build_and_save_in_jupyter(
         jupyter.stop()
 
 
+def test_switching_the_action_asks_for_an_integration_of_the_new_kind(
+    browser: Browser, seeded: LocalServer, tmp_path: Path
+) -> None:
+    write_notebook(
+        tmp_path / "switch.ipynb",
+        [
+            "from wandb_auto_widget import AutomationBuilder\n"
+            "b = AutomationBuilder(project='e2e')\n"
+            "b.spec = {**b.spec, 'metric': 'val/loss', 'name': 'switch'}\nb",
+        ],
+    )
+    jupyter = Jupyter("lab", tmp_path, seeded)
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    try:
+        run_notebook(page, f"{jupyter.url}/lab/tree/switch.ipynb")
+        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("integration")).to_have_value(re.compile(".+"))
+        expect(page.get_by_test_id("save")).to_be_enabled(timeout=30_000)
+        page.get_by_test_id("action-type").select_option("GENERIC_WEBHOOK")
+        expect(page.get_by_test_id("integration")).to_have_value("")
+        expect(page.get_by_test_id("error-integration")).to_have_text("Choose a webhook")
+        expect(page.get_by_test_id("save")).to_be_disabled()
+        expect(page.get_by_test_id("code")).to_contain_text("appears here once the form is valid")
+    finally:
+        page.close()
+        jupyter.stop()
+
+
 def test_dark_theme_screenshot(browser: Browser, seeded: LocalServer, tmp_path: Path) -> None:
     """The builder stays readable in JupyterLab's dark theme."""
     write_notebook(

@@ -76,6 +76,36 @@ def test_preview_shows_what_evaluate_computes(
         rows = page.get_by_test_id("preview-fires").locator("tbody tr")
         expect(rows).to_have_count(expected.fire_count)
         expect(page.get_by_test_id("preview-chart").locator("canvas")).to_have_count(1)
+        # The overview: every run, the firing ones first and marked, each opens its chart.
+        cards = page.get_by_test_id("overview-run")
+        expect(cards).to_have_count(8)
+        fired = {r.split("/")[-1] for r in expected.runs_fired}
+        firing_cards = page.locator("[data-testid=overview-run].wab-fired")
+        expect(firing_cards).to_have_count(len(fired))
+        shown_first = [cards.nth(i).get_attribute("data-run") or "" for i in range(len(fired))]
+        assert {s.split("/")[-1] for s in shown_first} == fired
+        cards.last.click()
+        expect(page.get_by_test_id("preview-run")).to_have_value(
+            cards.last.get_attribute("data-run") or ""
+        )
+        # Labelled axes, a legend that names what is drawn, and a log scale.
+        chart = page.get_by_test_id("preview-chart")
+        labels = chart.locator(".u-label").all_inner_texts()
+        assert "step" in labels and any("mean of last 5 val/loss" in t for t in labels), labels
+        legend = chart.locator(".u-legend").inner_text()
+        for item in ("raw", "fires", "suppressed", "threshold 0.9"):
+            assert item in legend, legend
+        expect(page.get_by_test_id("preview-log")).to_be_enabled()
+        page.get_by_test_id("preview-log").check()
+        expect(chart.locator("canvas")).to_have_count(1)
+        # The sweep spans and marks the current threshold, counting it as the preview does.
+        expect(page.get_by_test_id("sweep-current")).to_have_text(
+            f"Current threshold 0.9: {expected.fire_count} fire"
+            f"{'' if expected.fire_count == 1 else 's'} in {len(expected.runs_fired)} run"
+            f"{'' if len(expected.runs_fired) == 1 else 's'}."
+        )
+        sweep_labels = page.get_by_test_id("preview-sweep").locator(".u-label").all_inner_texts()
+        assert {"threshold", "fires", "runs firing"} <= set(sweep_labels), sweep_labels
         builder = page.get_by_test_id("builder")
         expect(builder).to_have_attribute("data-preview-render-ms", re.compile(r"\d+"))
         # Clicking the sweep sets the threshold in the form.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,55 +35,16 @@ from ..automations.actions import to_input_action
 from ..automations.events import EVENT_CLASSES
 from ..automations.filters import And, Contains, FilterExpr, Or, Regex
 
-RUN_METRIC_EVENTS = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
+FORM: dict[str, Any] = json.loads((Path(__file__).parent / "form.json").read_text())
+"""The form's fields, defaults and choices; the view reads the same file (js/src/form.ts)."""
+
+_KINDS = {e["value"]: e["kind"] for e in FORM["event_types"]}
+RUN_METRIC_EVENTS = tuple(v for v, k in _KINDS.items() if k in ("threshold", "change", "zscore"))
 RUN_EVENTS = (*RUN_METRIC_EVENTS, "RUN_STATE")
-ARTIFACT_EVENTS = (
-    "CREATE_ARTIFACT",
-    "LINK_MODEL",
-    "UNLINK_ARTIFACT",
-    "ADD_ARTIFACT_ALIAS",
-    "ADD_ARTIFACT_TAG",
-    "REMOVE_ARTIFACT_TAG",
-    "ADD_COLLECTION_TAG",
-    "REMOVE_COLLECTION_TAG",
-)
+ARTIFACT_EVENTS = tuple(v for v, k in _KINDS.items() if k == "artifact")
 
 # Defaults follow W&B's app: a threshold window of 5; change windows of 10 and 50, relative.
-DEFAULT_SPEC: dict[str, Any] = {
-    "name": "",
-    "description": "",
-    "enabled": True,
-    "event_type": "RUN_METRIC",
-    "scope_id": "",
-    "scope_name": "",
-    "scope_typename": "Project",
-    "metric": "",
-    "agg": "AVERAGE",
-    "window": 5,
-    "cmp": "$gt",
-    "threshold": 0.5,
-    "change_agg": "AVERAGE",
-    "change_window": 10,
-    "prior_window": 50,
-    "change_type": "RELATIVE",
-    "change_dir": "ANY",
-    "change_amount": 0.1,
-    "zscore_window": 30,
-    "zscore_threshold": 3,
-    "zscore_dir": "ANY",
-    "run_filter_mode": "any",
-    "run_filter_value": "",
-    "run_filter_json": "",
-    "states": ["FAILED"],
-    "artifact_filter_field": "none",
-    "artifact_filter_regex": "",
-    "action_type": "NOTIFICATION",
-    "integration_id": "",
-    "title": "",
-    "message": "",
-    "severity": "INFO",
-    "payload": "{}",
-}
+DEFAULT_SPEC: dict[str, Any] = FORM["default_spec"]
 
 # pydantic field names -> form fields, per part of the form
 _CONDITION_FIELDS = {

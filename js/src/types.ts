@@ -1,0 +1,124 @@
+// The widget's traits as the view sees them (the Python side is widget/builder.py).
+
+import type { Spec } from "./form";
+
+export interface Integration {
+  id: string;
+  kind: "slack" | "webhook";
+  name: string;
+}
+
+export interface SavedAutomation {
+  id: string;
+  name: string;
+  editable: boolean;
+  note: string;
+}
+
+export interface Options {
+  entity?: string;
+  projects?: { id: string; name: string }[];
+  collections?: { id: string; name: string; typename: string }[];
+  integrations?: Integration[];
+  metrics?: string[];
+  variables?: string[];
+  automations?: SavedAutomation[];
+  error?: string;
+}
+
+export interface Status {
+  state?: "idle" | "saving" | "saved" | "error";
+  message?: string;
+  id?: string;
+  name?: string;
+}
+
+export interface Execution {
+  time: string;
+  status: string;
+  event: Record<string, unknown>;
+  attempts: number;
+  response: number | null;
+  error: string;
+  test: boolean;
+}
+
+export interface ArrayRef {
+  offset: number;
+  length: number;
+  dtype: "<f8" | "<f4"; // x columns are float32 when the steps fit exactly
+}
+
+export interface RunView {
+  id: string;
+  name: string;
+  points: number;
+  raw: [ArrayRef, ArrayRef];
+  evaluated: [ArrayRef, ArrayRef];
+  fires: [ArrayRef, ArrayRef];
+  suppressed: [ArrayRef, ArrayRef];
+  fire_count: number;
+  condition_count: number;
+  first_fire_step?: number | null;
+}
+
+export interface Fire {
+  run: string;
+  run_name: string;
+  step: number;
+  time: string;
+  value: number;
+}
+
+export interface SweepPoint {
+  threshold: number;
+  fires: number;
+  runs: number;
+}
+
+export interface ArtifactEventRow {
+  time: string;
+  collection: string;
+  version: string;
+  alias: string;
+  tag: string;
+  aliases: string[];
+  fires: boolean;
+}
+
+export interface PreviewView {
+  state?: "fetching" | "done" | "error";
+  kind?: "metric" | "state" | "artifact";
+  message?: string;
+  done?: number;
+  total?: number;
+  summary?: string;
+  runs?: RunView[];
+  fires?: Fire[];
+  fire_count?: number;
+  matches?: { run: string; run_name: string; state: string; time: string }[];
+  sweep?: SweepPoint[];
+  sweep_current?: SweepPoint | null;
+  sweep_log?: boolean;
+  rule?: { kind: "threshold" | "change" | "zscore"; cmp: string; threshold: number };
+  axes?: { x: string; raw: string; evaluated: string };
+  advice?: { kind: string; text: string }[];
+  events?: ArtifactEventRow[];
+  event_label?: string;
+  bytes?: number;
+}
+
+/** Every trait the view reads or writes. */
+export interface Model {
+  spec: Spec;
+  errors: Record<string, string>;
+  options: Options;
+  status: Status;
+  code: string;
+  connection: string;
+  editing_id: string;
+  preview_view: PreviewView;
+  preview_buffer: DataView | null;
+  preview_policy: string;
+  executions: Execution[];
+}

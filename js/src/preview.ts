@@ -129,6 +129,9 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     const runs = v.runs ?? [];
     chart?.destroy();
     chart = null;
+    for (const card of overview.querySelectorAll<HTMLElement>(".wab-card")) {
+      card.classList.toggle("wab-selected", card.dataset["run"] === runPicker.value);
+    }
     if (!buffer || !runs.length) return;
     const c = colours(root);
     const single = runs.find((r) => r.id === runPicker.value);
@@ -199,8 +202,6 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
         card.classList.toggle("wab-selected", run.id === runPicker.value);
         card.addEventListener("click", () => {
           runPicker.value = run.id;
-          for (const other of overview.querySelectorAll(".wab-card")) other.classList.remove("wab-selected");
-          card.classList.add("wab-selected");
           drawChart();
         });
         if (buffer) paintSparkline(canvas, run, buffer, c);

@@ -1,7 +1,9 @@
 """Filter semantics: backtest (``evaluate``) and incremental firing (``StreamEvaluator``).
 
-Both implement docs/semantics.md and agree exactly; the engine fires with
-``StreamEvaluator`` and the preview shows ``evaluate``.
+Both implement docs/semantics.md and agree exactly. The preview shows ``evaluate``; the
+engine fires with the same incremental parts ``StreamEvaluator`` is made of (the shared
+running windows of ``windows`` and the fire policy of ``stream.fire_batch``), and the
+run-filter and artifact-event matching here.
 """
 
 from .evaluation import Evaluation, RunEvaluation, evaluate

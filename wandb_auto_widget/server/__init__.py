@@ -1,4 +1,5 @@
-"""The embedded W&B-compatible server: GraphQL, SQLite store, (later) engine and delivery."""
+"""The embedded W&B-compatible server: GraphQL and file_stream over a SQLite store, and the
+engine that fires automations and delivers their actions."""
 
 from .app import create_app
 from .local import LocalServer, default_db_path

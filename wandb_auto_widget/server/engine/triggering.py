@@ -1,4 +1,5 @@
-"""Deciding what fires: run metrics through persisted StreamEvaluators, run-state
+"""Deciding what fires: run metrics through the preview's shared windows and fire policy
+(``preview.windows`` and ``preview.stream.fire_batch``, state persisted per run), run-state
 changes, and artifact events. Everything here runs inside the ingesting transaction, so a
 firing is recorded exactly when the data that caused it is."""
 

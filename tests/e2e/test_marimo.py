@@ -67,9 +67,9 @@ def test_build_backtest_and_save_in_marimo(
         "MARIMO_SKIP_UPDATE_CHECK": "1",
         "HOME": str(tmp_path),
     }
+    serve = ["run", str(notebook), "--headless", "--no-token", "--host", "127.0.0.1"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "marimo", "run", str(notebook), "--headless", "--no-token"]
-        + ["--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "marimo", *serve, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "marimo.log").open("w"),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -152,16 +153,70 @@ def test_histories_concurrent_with_progress_and_cancel(api: Api, logged: list[st
     assert api.histories(logged, ["loss"], cancel=cancel) == {}
 
 
-def test_async_twin_matches(api: Api, logged: list[str]) -> None:
-    sync = api.histories(logged, ["loss"])
+def in_own_loop(coroutine: Any) -> Any:
     # Its own thread and loop: Playwright's browser fixture keeps a loop running on this one.
     with ThreadPoolExecutor(1) as pool:
-        async_result = pool.submit(
-            asyncio.run, api.ahistories(logged, ["loss"], concurrency=2)
-        ).result()
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk endpoint", "sampledHistory pages"])
+def test_async_twin_matches(server: LocalServer, logged: list[str], bulk: bool) -> None:
+    api = server.api  # a fresh client: its features can be narrowed to W&B's
+    if not bulk:
+        api._features = frozenset()
+    sync = api.histories(logged, ["loss"], min_step=10)
+    progress: list[tuple[int, int]] = []
+    async_result = in_own_loop(
+        api.ahistories(
+            logged, ["loss"], min_step=10, concurrency=2, on_progress=lambda *p: progress.append(p)
+        )
+    )
     assert {k: v["loss"].tolist() for k, v in async_result.items()} == {
         k: v["loss"].tolist() for k, v in sync.items()
     }
+    assert progress[-1] == (5, 5) and all(s >= 10 for v in sync.values() for s in v["_step"])
+
+
+def test_async_twin_retries_and_fails_as_the_sync_client_does(flaky: str) -> None:
+    """5xx after every retry is a TransportError from both clients, not a ValidationError."""
+    _Flaky.failures = 10
+    try:
+        api = Api(base_url=flaky, api_key="k", max_retries=1)
+        api._features = frozenset()
+        with pytest.raises(TransportError, match="after 2 attempts: HTTP 503"):
+            in_own_loop(api.ahistories(["e/p/r"], ["loss"]))
+        with pytest.raises(TransportError, match="after 2 attempts: HTTP 503"):
+            api.histories(["e/p/r"], ["loss"])
+    finally:
+        _Flaky.failures = 2
+
+
+def test_async_twin_can_be_cancelled(flaky: str) -> None:
+    _Flaky.failures = 10  # every attempt waits out a Retry-After
+    try:
+        api = Api(base_url=flaky, api_key="k", max_retries=20)
+        api._features = frozenset()
+
+        async def cancel_soon() -> str:
+            task = asyncio.create_task(api.ahistories(["e/p/r"], ["loss"]))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                return "cancelled"
+            return "finished"
+
+        started = time.monotonic()
+        assert in_own_loop(cancel_soon()) == "cancelled"
+        assert time.monotonic() - started < 2
+    finally:
+        _Flaky.failures = 2
+
+
+def test_foreign_errors_become_transport_errors() -> None:
+    with pytest.raises(TransportError, match="UnsupportedProtocol"):
+        Api(base_url="ftp://127.0.0.1:9", api_key="k", max_retries=3).viewer()
 
 
 def test_numpy_values_log_as_numbers(api: Api, project_name: str) -> None:

@@ -16,8 +16,17 @@ from .._jsontext import dumps
 from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIntegration
 from ..automations.integrations import IntegrationAdapter
 from . import queries
+from .async_history import fetch_histories
 from .errors import NotFoundError, UnsupportedError, ValidationError
-from .history import Columns, page_specs, parse_bulk_columns, spec_json, to_columns
+from .history import (
+    Columns,
+    bulk_jobs,
+    bulk_request,
+    page_specs,
+    parse_bulk_columns,
+    spec_json,
+    to_columns,
+)
 from .models import (
     Artifact,
     ArtifactCollection,
@@ -253,20 +262,12 @@ class Api:
         ``on_progress(done, total)`` is called as runs complete. Setting ``cancel`` stops
         fetching work that has not started; the result then holds what finished.
         """
-        paths = list(iter_paths(runs))
-        jobs: list[tuple[str, list[str]]]
-        if "HISTORY_COLUMNS" in self.features():
-            by_project: dict[str, list[str]] = {}
-            for path in paths:
-                entity, project, name = split_path(path, 3, "entity/project/run-id")
-                by_project.setdefault(f"{entity}/{project}", []).append(name)
-            jobs = [
-                (project, names[i : i + batch_runs])
-                for project, names in by_project.items()
-                for i in range(0, len(names), batch_runs)
-            ]
-        else:
-            jobs = [("", [path]) for path in paths]
+        paths = [self._checked_path(p) for p in iter_paths(runs)]
+        jobs = (
+            bulk_jobs(paths, batch_runs)
+            if "HISTORY_COLUMNS" in self.features()
+            else [("", [path]) for path in paths]
+        )
 
         def fetch(job: tuple[str, list[str]]) -> dict[str, Columns]:
             project_path, names = job
@@ -305,32 +306,43 @@ class Api:
         min_step: int | None,
         max_step: int | None,
     ) -> dict[str, Columns | None]:
-        entity, project = split_path(project_path, 2)
-        body = {
-            "entity": entity,
-            "project": project,
-            "runs": names,
-            "keys": list(keys),
-            "minStep": min_step,
-            "maxStep": max_step,
-        }
+        body = bulk_request(project_path, names, keys, min_step, max_step)
         response = self._transport.post("/history/columns", body)
         if response.status_code != 200:
             raise_for(response)
         return parse_bulk_columns(response.content)
+
+    @staticmethod
+    def _checked_path(path: str) -> str:
+        split_path(path, 3, "entity/project/run-id")
+        return path
 
     async def ahistories(
         self,
         runs: Iterable[Run | str],
         keys: Sequence[str],
         *,
+        min_step: int | None = None,
+        max_step: int | None = None,
         concurrency: int = 8,
         on_progress: Progress | None = None,
+        batch_runs: int = 25,
     ) -> dict[str, Columns]:
-        """The async twin of :meth:`histories`, on ``httpx.AsyncClient``."""
-        from .async_history import fetch_histories
-
-        return await fetch_histories(self, list(runs), keys, concurrency, on_progress)
+        """The async twin of :meth:`histories`, on ``httpx.AsyncClient``: the same requests,
+        retries and errors. Cancel the task to stop it."""
+        paths = [self._checked_path(p) for p in iter_paths(runs)]
+        bulk = "HISTORY_COLUMNS" in self.features()
+        async with self._transport.async_twin() as transport:
+            return await fetch_histories(
+                transport,
+                paths,
+                keys,
+                bulk=bulk,
+                window=(min_step, max_step),
+                concurrency=concurrency,
+                batch_runs=batch_runs,
+                on_progress=on_progress,
+            )
 
     # ------------------------------------------------------------------ integrations
 

@@ -1,4 +1,19 @@
-"""Typed errors raised by :class:`~wandb_auto_widget.Api`."""
+"""Typed errors raised by :class:`~wandb_auto_widget.Api`: the only exceptions it raises.
+
+::
+
+    ApiError
+    ├── AuthenticationError   the server refused the key (401)
+    ├── NotFoundError         no such entity, project, run, integration or automation
+    ├── ConflictError         the name is taken (409)
+    ├── ValidationError       the server refused the input; its message names the field
+    ├── UnsupportedError      an addition of the embedded server, asked of a server without it
+    └── TransportError        unreachable, or still failing (429, 5xx, timeouts) after retries
+
+Everything that can go wrong on the wire is translated in one place, ``transport._Wire``,
+for the sync client and its async twin alike. (``ValueError`` is raised, before anything is
+sent, for arguments of the wrong shape, such as a path without three parts.)
+"""
 
 from __future__ import annotations
 

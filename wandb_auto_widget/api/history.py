@@ -81,3 +81,35 @@ def _arrays(keys: Sequence[str], lists: dict[str, list[Any]]) -> Columns:
         except (TypeError, ValueError):
             columns[key] = np.array(values, dtype=object)  # strings, media...
     return columns
+
+
+def bulk_jobs(paths: Sequence[str], batch_runs: int) -> list[tuple[str, list[str]]]:
+    """Run paths grouped by ``entity/project``, at most ``batch_runs`` to a request of the
+    embedded server's bulk endpoint."""
+    by_project: dict[str, list[str]] = {}
+    for path in paths:
+        entity, project, name = path.strip("/").split("/")
+        by_project.setdefault(f"{entity}/{project}", []).append(name)
+    return [
+        (project, names[i : i + batch_runs])
+        for project, names in by_project.items()
+        for i in range(0, len(names), batch_runs)
+    ]
+
+
+def bulk_request(
+    project_path: str,
+    names: list[str],
+    keys: Sequence[str],
+    min_step: int | None,
+    max_step: int | None,
+) -> dict[str, Any]:
+    entity, project = project_path.split("/")
+    return {
+        "entity": entity,
+        "project": project,
+        "runs": names,
+        "keys": list(keys),
+        "minStep": min_step,
+        "maxStep": max_step,
+    }

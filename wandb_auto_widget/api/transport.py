@@ -113,7 +113,9 @@ class _Wire:
         if exc is not None and not isinstance(exc, (httpx.TimeoutException, httpx.NetworkError)):
             # A URL that can never work, a protocol error...: retrying cannot help.
             raise TransportError(f"POST {self.base_url}{path}: {type(exc).__name__}: {exc}")
-        problem = f"{type(exc).__name__}: {exc}" if response is None else f"HTTP {response.status_code}"
+        problem = (
+            f"{type(exc).__name__}: {exc}" if response is None else f"HTTP {response.status_code}"
+        )
         if attempt == self.max_retries:
             raise TransportError(
                 f"POST {self.base_url}{path} failed after {attempt + 1} attempts: {problem}"

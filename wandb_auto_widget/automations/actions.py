@@ -30,6 +30,15 @@ class ActionType(LenientStrEnum):
     PUSH_NOTIFICATION = "PUSH_NOTIFICATION"
 
 
+CONFIG_KEYS: dict[str, str] = {
+    ActionType.NOTIFICATION.value: "notificationActionInput",
+    ActionType.GENERIC_WEBHOOK.value: "genericWebhookActionInput",
+    ActionType.NO_OP.value: "noOpActionInput",
+}
+"""The key of each action's part of ``triggeredActionConfig``: the one spelling, used by the
+wire format here and by the server that reads it."""
+
+
 class AlertSeverity(LenientStrEnum):
     """Severity of a Slack notification."""
 
@@ -101,7 +110,7 @@ class SendNotification(_InputAction):
         )
 
     def config_key(self) -> str:
-        return "notificationActionInput"
+        return CONFIG_KEYS[self.action_type.value]
 
 
 class SendWebhook(_InputAction):
@@ -123,7 +132,7 @@ class SendWebhook(_InputAction):
         return cls(integration_id=integration.id, request_payload=payload)
 
     def config_key(self) -> str:
-        return "genericWebhookActionInput"
+        return CONFIG_KEYS[self.action_type.value]
 
 
 class DoNothing(_InputAction):
@@ -136,7 +145,7 @@ class DoNothing(_InputAction):
     ] = True
 
     def config_key(self) -> str:
-        return "noOpActionInput"
+        return CONFIG_KEYS[self.action_type.value]
 
 
 # ---------------------------------------------------------------------------

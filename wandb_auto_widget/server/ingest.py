@@ -14,7 +14,7 @@ from .._jsontext import INT64_MAX, INT64_MIN, JSONTextError, dumps, loads
 from .engine import Engine
 from .errors import Invalid, NotFound
 from .store import entities, history, runs
-from .store.db import Database, now
+from .store.db import Database
 
 HISTORY, SUMMARY, OUTPUT = "wandb-history.jsonl", "wandb-summary.json", "output.log"
 
@@ -58,7 +58,7 @@ def file_stream(
                     raise Invalid(f"files.{SUMMARY}: not a JSON line") from None
                 if not isinstance(parsed, dict):
                     raise Invalid(f"files.{SUMMARY}: must be a JSON object")
-                conn.execute("UPDATE runs SET summary = ? WHERE id = ?", (dumps(parsed), run["id"]))
+                runs.set_summary(conn, run["id"], dumps(parsed))
         output = files.get(OUTPUT)
         if output is not None:
             _, lines = _chunk(output, OUTPUT)
@@ -72,16 +72,9 @@ def file_stream(
                 raise Invalid(
                     f"files.{OUTPUT}: the console log cannot be written ({exc})"
                 ) from None
-        state_update = ""
-        params: list[Any] = [now()]
-        if body.get("complete"):
-            state_update = ", state = ?, exit_code = ?"
-            params += ["finished" if not code else "failed", code]
-        conn.execute(
-            f"UPDATE runs SET heartbeat_at = ?{state_update} WHERE id = ?", (*params, run["id"])
-        )
-        if state_update:
-            updated = conn.execute("SELECT * FROM runs WHERE id = ?", (run["id"],)).fetchone()
+        finishing = bool(body.get("complete"))
+        updated = runs.heartbeat(conn, run, exit_code=code, finish=finishing)
+        if finishing:
             engine.on_run_state(conn, proj, updated, run["state"], updated["state"])
     # Nothing above touches stop_requested, so the row read at the start is current.
     return {"stopped": True} if run["stop_requested"] else {"exitcode": None, "limits": {}}

@@ -1,14 +1,27 @@
-"""The engine: decides what fires (triggering.py), records it (outbox.py) and delivers it
-(delivery.py). ``Engine`` is what the server's ingestion paths call."""
+"""The engine: decides what fires, records it and delivers it.
+
+``Engine`` is what the server's ingestion paths call, inside their write transactions, so a
+firing is recorded exactly when the data that caused it is:
+
+* ``metrics.py``: run-metric automations, through the preview's own incremental parts
+  (``preview.windows.Windows`` and ``preview.stream.fire_batch``), which is why the engine
+  fires exactly where ``preview.evaluate`` says it would;
+* ``run_state.py``, ``artifacts.py``, ``alerts.py``: run states (``preview.state_change_fires``),
+  artifact events (``preview.artifact_event_fields``) and ``wandb.alert``; run filters are
+  ``preview.matches_run_filter`` everywhere;
+* ``outbox.py`` records each firing as an execution, and ``delivery.py`` sends the outbox.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
-from ..store.artifacts import ArtifactEvent
+from ..store import executions
+from ..store.artifacts import ArtifactChange
 from ..store.db import Database
-from . import outbox, triggering
+from . import alerts, artifacts, metrics, outbox, run_state
+from .context import EngineSettings, RunContext
 from .delivery import DeliveryWorker, RetryPolicy
 
 __all__ = ["DeliveryWorker", "Engine", "RetryPolicy"]
@@ -18,13 +31,23 @@ class Engine:
     """Called inside ingestion transactions; wakes the delivery worker after each firing."""
 
     def __init__(self, db: Database, retry: RetryPolicy | None = None) -> None:
-        self.base_url = ""  # set once the server knows its address, for run links
-        self._cache = triggering.TriggerCache()
+        self.settings = EngineSettings()
         self.worker = DeliveryWorker(db, retry)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @base_url.setter
+    def base_url(self, url: str) -> None:
+        self.settings.base_url = url  # for run links, once the server knows its address
 
     def set_viewer(self, viewer: str) -> None:
         """The local user, whom run filters on ``username`` compare with."""
-        self._cache.viewer = viewer
+        self.settings.viewer = viewer
+
+    def _run(self, conn: sqlite3.Connection, project: sqlite3.Row, run: sqlite3.Row) -> RunContext:
+        return RunContext(conn, self.settings, project, run)
 
     def _fired(self, count: int) -> int:
         if count:
@@ -38,9 +61,8 @@ class Engine:
         run: sqlite3.Row,
         rows: list[dict[str, Any]],
     ) -> int:
-        return self._fired(
-            triggering.on_history(conn, self._cache, self.base_url, project, run, rows)
-        )
+        """Newly accepted history rows of a run."""
+        return self._fired(metrics.on_history(self._run(conn, project, run), rows))
 
     def on_run_state(
         self,
@@ -50,13 +72,28 @@ class Engine:
         previous: str | None,
         current: str,
     ) -> int:
+        """A run's state was set (the same state again fires nothing)."""
         if previous == current:
             return 0
-        return self._fired(
-            triggering.on_run_state(
-                conn, self._cache, self.base_url, project, run, previous, current
-            )
-        )
+        return self._fired(run_state.on_run_state(self._run(conn, project, run), previous, current))
+
+    def on_alert(
+        self,
+        conn: sqlite3.Connection,
+        project: sqlite3.Row,
+        run: sqlite3.Row,
+        title: str,
+        text: str,
+        severity: str,
+        wait: Any,
+    ) -> int:
+        """``wandb.alert()`` from a run."""
+        context = self._run(conn, project, run)
+        return self._fired(alerts.on_alert(context, title, text, severity, wait))
+
+    def on_artifact_events(self, conn: sqlite3.Connection, events: list[ArtifactChange]) -> int:
+        """Artifact changes (created, linked, alias or tag added...)."""
+        return self._fired(artifacts.on_artifact_events(conn, self.settings, events))
 
     def test_fire(self, trigger: sqlite3.Row, sample: dict[str, Any]) -> int:
         """Send ``trigger``'s action once with a sample event, now; returns the execution id."""
@@ -75,27 +112,6 @@ class Engine:
                 conn, trigger, variables, {"test": True, **sample}, is_test=True
             )
             # Not for the worker loop: this one is sent right here, exactly once.
-            conn.execute(
-                "UPDATE executions SET next_attempt_at = NULL WHERE id = ?", (execution_id,)
-            )
+            executions.send_now(conn, execution_id)
         self.worker.deliver_now(execution_id)
         return execution_id
-
-    def on_alert(
-        self,
-        conn: sqlite3.Connection,
-        project: sqlite3.Row,
-        run: sqlite3.Row,
-        title: str,
-        text: str,
-        severity: str,
-        wait: Any,
-    ) -> int:
-        """``wandb.alert()``: a Slack message through the entity's first Slack integration,
-        at most once per ``wait`` per run and title; recorded in the execution history."""
-        return self._fired(
-            triggering.on_alert(conn, self.base_url, project, run, title, text, severity, wait)
-        )
-
-    def on_artifact_events(self, conn: sqlite3.Connection, events: list[ArtifactEvent]) -> int:
-        return self._fired(triggering.on_artifact_events(conn, self._cache, self.base_url, events))

@@ -13,7 +13,6 @@ or fails holds up only its own deliveries.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import math
 import random
@@ -26,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from ..store.db import Database, now
-from ..store.integrations import secret_value
+from ..store import executions, integrations
+from ..store.db import Database
 from .signing import headers
 
 log = logging.getLogger("wandb_auto_widget.server.delivery")
@@ -107,13 +106,7 @@ class DeliveryWorker:
         # Long enough for one attempt to finish; after a crash the row is due again then.
         lease = time.time() + 2 * self.policy.timeout_s + 1
         with self.db.write() as conn:
-            return conn.execute(
-                "UPDATE executions SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN "
-                "(SELECT id FROM executions WHERE status = 'PENDING' AND next_attempt_at <= ? "
-                "AND coalesce(integration_id, -1) NOT IN (SELECT value FROM json_each(?)) "
-                "ORDER BY next_attempt_at LIMIT ?) RETURNING *",
-                (lease, time.time(), json.dumps(busy), limit),
-            ).fetchall()
+            return executions.claim_due(conn, limit, busy, lease)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -150,11 +143,7 @@ class DeliveryWorker:
     def deliver_now(self, execution_id: int) -> None:
         """One attempt at a pending execution (a test fire); failures are final."""
         with self.db.write() as conn:
-            claimed = conn.execute(
-                "UPDATE executions SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING' "
-                "RETURNING *",
-                (execution_id,),
-            ).fetchone()
+            claimed = executions.claim_one(conn, execution_id)
         if claimed is not None:
             self._deliver(claimed, final=True)
 
@@ -165,14 +154,16 @@ class DeliveryWorker:
         retry_after: float | None = None
         try:
             conn = self.db.read()
-            integration = conn.execute(
-                "SELECT * FROM integrations WHERE id = ?", (execution["integration_id"],)
-            ).fetchone()
+            integration = integrations.get_integration_row(conn, execution["integration_id"])
             if integration is None:
                 raise RuntimeError("the integration was deleted")
             body = (execution["payload"] or "{}").encode()
-            secret = secret_value(conn, integration["entity_id"], integration["secret_ref"])
-            token = secret_value(conn, integration["entity_id"], integration["access_token_ref"])
+            secret = integrations.secret_value(
+                conn, integration["entity_id"], integration["secret_ref"]
+            )
+            token = integrations.secret_value(
+                conn, integration["entity_id"], integration["access_token_ref"]
+            )
             response = self._client.post(
                 integration["url"],
                 content=body,
@@ -206,38 +197,15 @@ class DeliveryWorker:
         duration_ms: float,
         final_anyway: bool = False,
     ) -> None:
-        attempt = execution["attempts"]
-        final = final_anyway or (
-            status is not None and 400 <= status < 500 and status not in (408, 429)
+        final = (
+            final_anyway
+            or execution["attempts"] >= self.policy.max_attempts
+            or (status is not None and 400 <= status < 500 and status not in (408, 429))
         )
+        retry_at = time.time() + self.policy.delay(execution["attempts"], retry_after)
         with self.db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO delivery_attempts(execution_id, attempt, at, "
-                "response_status, "
-                "error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                (execution["id"], attempt, now(), status, error, duration_ms),
+            executions.record_attempt(
+                conn, execution, status, error, duration_ms, final=final, retry_at=retry_at
             )
-            if error is None:
-                conn.execute(
-                    "UPDATE executions SET status = 'FINISHED', response_status = ?, error = NULL, "
-                    "finished_at = ? WHERE id = ?",
-                    (status, now(), execution["id"]),
-                )
-            elif final or attempt >= self.policy.max_attempts:
-                conn.execute(
-                    "UPDATE executions SET status = 'FAILED', response_status = ?, error = ?, "
-                    "finished_at = ? WHERE id = ?",
-                    (status, error, now(), execution["id"]),
-                )
-                if status == 410 and execution["integration_id"] is not None:
-                    conn.execute(
-                        "UPDATE integrations SET disabled = 1 WHERE id = ?",
-                        (execution["integration_id"],),
-                    )
-            else:
-                due = time.time() + self.policy.delay(attempt, retry_after)
-                conn.execute(
-                    "UPDATE executions SET response_status = ?, error = ?, next_attempt_at = ? "
-                    "WHERE id = ?",
-                    (status, error, due, execution["id"]),
-                )
+            if error is not None and status == 410 and execution["integration_id"] is not None:
+                integrations.disable(conn, execution["integration_id"])

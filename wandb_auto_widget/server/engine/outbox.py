@@ -10,14 +10,10 @@ from typing import Any
 
 import orjson
 
+from ...automations.actions import CONFIG_KEYS
+from ..store import executions, integrations
 from ..store.db import now
 from .render import render_value, slack_message
-
-_CONFIG_KEYS = {
-    "NOTIFICATION": "notificationActionInput",
-    "GENERIC_WEBHOOK": "genericWebhookActionInput",
-    "NO_OP": "noOpActionInput",
-}
 
 
 def enqueue(
@@ -30,13 +26,13 @@ def enqueue(
 ) -> int:
     """Record a firing of ``trigger``; webhooks and Slack messages wait in the outbox."""
     action_type = trigger["action_type"]
-    config = json.loads(trigger["action_config"]).get(_CONFIG_KEYS[action_type], {})
+    config = json.loads(trigger["action_config"]).get(CONFIG_KEYS[action_type], {})
     variables = {**variables, "automation_name": trigger["name"]}
-    integration = None
-    if trigger["integration_id"] is not None:
-        integration = conn.execute(
-            "SELECT * FROM integrations WHERE id = ?", (trigger["integration_id"],)
-        ).fetchone()
+    integration = (
+        None
+        if trigger["integration_id"] is None
+        else integrations.get_integration_row(conn, trigger["integration_id"])
+    )
     payload: Any = None
     target = None
     status, error = "PENDING", None
@@ -58,28 +54,24 @@ def enqueue(
         status, error = "FAILED", "no integration to send to; add a Slack integration to the entity"
     elif action_type != "NO_OP" and integration is not None and integration["disabled"]:
         status, error = "FAILED", "the integration is disabled (its endpoint answered 410 Gone)"
-    cur = conn.execute(
-        "INSERT INTO executions(trigger_id, trigger_name, entity_id, event_type, event, "
-        "action_type, "
-        "integration_id, target, payload, webhook_id, status, next_attempt_at, error, is_test, "
-        "created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            trigger["id"],
-            trigger["name"],
-            trigger["entity_id"],
-            trigger["event_type"],
-            orjson.dumps(event).decode(),
-            action_type,
-            trigger["integration_id"],
-            target,
-            None if payload is None else orjson.dumps(payload).decode(),
-            f"msg_{uuid.uuid4().hex}",
-            status,
-            time.time(),
-            error,
-            int(is_test),
-            now(),
-            None if status == "PENDING" else now(),
-        ),
+    return executions.insert(
+        conn,
+        {
+            "trigger_id": trigger["id"],
+            "trigger_name": trigger["name"],
+            "entity_id": trigger["entity_id"],
+            "event_type": trigger["event_type"],
+            "event": orjson.dumps(event).decode(),
+            "action_type": action_type,
+            "integration_id": trigger["integration_id"],
+            "target": target,
+            "payload": None if payload is None else orjson.dumps(payload).decode(),
+            "webhook_id": f"msg_{uuid.uuid4().hex}",
+            "status": status,
+            "next_attempt_at": time.time(),
+            "error": error,
+            "is_test": int(is_test),
+            "created_at": now(),
+            "finished_at": None if status == "PENDING" else now(),
+        },
     )
-    return int(cur.lastrowid or 0)

@@ -5,11 +5,10 @@ ArtifactAlias and ArtifactCollectionMembership, with every field the wandb SDK's
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from typing import Any
 
-from ..store import entities
+from ..store import artifacts, entities
 from ..store.ids import encode
 from . import objects
 
@@ -35,28 +34,16 @@ def collection(conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[
     }
 
 
-def _collection_row(conn: sqlite3.Connection, collection_id: int) -> sqlite3.Row:
-    row: sqlite3.Row = conn.execute(
-        "SELECT * FROM artifact_collections WHERE id = ?", (collection_id,)
-    ).fetchone()
-    return row
-
-
 def _aliases(
     conn: sqlite3.Connection, artifact_id: int, viewer: str, collection_id: int | None = None
 ) -> list[dict[str, Any]]:
-    where = "" if collection_id is None else " AND aa.collection_id = ?"
-    params = (artifact_id,) if collection_id is None else (artifact_id, collection_id)
     out = []
     owners: dict[int, dict[str, Any]] = {}  # a version has several aliases per collection
-    for alias, collection_row_id in conn.execute(
-        "SELECT aa.alias, aa.collection_id FROM artifact_aliases aa "
-        f"WHERE aa.artifact_id = ?{where} ORDER BY aa.collection_id, aa.alias",
-        params,
-    ):
+    for alias, collection_row_id in artifacts.aliases_of(conn, artifact_id, collection_id):
         owner = owners.get(collection_row_id)
         if owner is None:
-            row = _collection_row(conn, collection_row_id)
+            row = artifacts.collection_row(conn, collection_row_id)
+            assert row is not None  # aliases go with their collection (foreign key)
             owner = owners[collection_row_id] = collection(conn, row, viewer)
         out.append(
             {
@@ -71,7 +58,8 @@ def _aliases(
 
 
 def artifact(conn: sqlite3.Connection, row: sqlite3.Row, viewer: str) -> dict[str, Any]:
-    seq = _collection_row(conn, row["sequence_id"])
+    seq = artifacts.collection_row(conn, row["sequence_id"])
+    assert seq is not None  # versions go with their sequence (foreign key)
     return {
         "__typename": "Artifact",
         "id": encode("Artifact", row["id"]),
@@ -104,54 +92,17 @@ def membership(
     conn: sqlite3.Connection, collection_row: sqlite3.Row, artifact_row: sqlite3.Row, viewer: str
 ) -> dict[str, Any] | None:
     """The artifact as a member of a collection (its version index and aliases there)."""
-    found = conn.execute(
-        "SELECT version_index FROM artifact_memberships "
-        "WHERE collection_id = ? AND artifact_id = ?",
-        (collection_row["id"], artifact_row["id"]),
-    ).fetchone()
-    if found is None:
+    index = artifacts.member_index(conn, collection_row["id"], artifact_row["id"])
+    if index is None:
         return None
     return {
         "__typename": "ArtifactCollectionMembership",
         "id": encode(
             "ArtifactCollectionMembership", f"{collection_row['id']}:{artifact_row['id']}"
         ),
-        "versionIndex": found[0],
+        "versionIndex": index,
         "createdAt": artifact_row["created_at"],
         "aliases": _aliases(conn, artifact_row["id"], viewer, collection_row["id"]),
         "artifactCollection": collection(conn, collection_row, viewer),
         "artifact": artifact(conn, artifact_row, viewer),
     }
-
-
-_VERSION = re.compile(r"^v(\d+)$")
-
-
-def find_member(
-    conn: sqlite3.Connection, project_id: int, name: str
-) -> tuple[sqlite3.Row, sqlite3.Row] | None:
-    """``collection:alias`` or ``collection:vN`` (``:latest`` if no version) in a project:
-    the collection row and the artifact row, or None."""
-    collection_name, _, version = name.partition(":")
-    version = version or "latest"
-    coll = conn.execute(
-        "SELECT * FROM artifact_collections WHERE project_id = ? AND name = ?",
-        (project_id, collection_name),
-    ).fetchone()
-    if coll is None:
-        return None
-    if match := _VERSION.match(version):
-        found = conn.execute(
-            "SELECT artifact_id FROM artifact_memberships "
-            "WHERE collection_id = ? AND version_index = ?",
-            (coll["id"], int(match.group(1))),
-        ).fetchone()
-    else:
-        found = conn.execute(
-            "SELECT artifact_id FROM artifact_aliases WHERE collection_id = ? AND alias = ?",
-            (coll["id"], version),
-        ).fetchone()
-    if found is None:
-        return None
-    art = conn.execute("SELECT * FROM artifacts WHERE id = ?", (found[0],)).fetchone()
-    return coll, art

@@ -295,7 +295,7 @@ def _default_type(obj: dict[str, Any], info: Any) -> dict[str, Any]:
 def _project_artifact(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
     c = ctx(info)
     conn = c.db.read()
-    found = artifact_objects.find_member(conn, obj["_row"]["id"], name)
+    found = artifacts.find_member(conn, obj["_row"]["id"], name)
     return None if found is None else artifact_objects.artifact(conn, found[1], c.viewer)
 
 
@@ -303,7 +303,7 @@ def _project_artifact(obj: dict[str, Any], info: Any, name: str) -> dict[str, An
 def _membership(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
     c = ctx(info)
     conn = c.db.read()
-    found = artifact_objects.find_member(conn, obj["_row"]["id"], name)
+    found = artifacts.find_member(conn, obj["_row"]["id"], name)
     return None if found is None else artifact_objects.membership(conn, *found, c.viewer)
 
 
@@ -319,10 +319,7 @@ def _artifact_type(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] 
 def _project_collection(obj: dict[str, Any], info: Any, name: str) -> dict[str, Any] | None:
     c = ctx(info)
     conn = c.db.read()
-    row = conn.execute(
-        "SELECT * FROM artifact_collections WHERE project_id = ? AND name = ?",
-        (obj["_row"]["id"], name),
-    ).fetchone()
+    row = artifacts.collection_by_name(conn, obj["_row"]["id"], name)
     return None if row is None else artifact_objects.collection(conn, row, c.viewer)
 
 
@@ -332,7 +329,7 @@ def _collection_member(obj: dict[str, Any], info: Any, aliasName: str) -> dict[s
     c = ctx(info)
     conn = c.db.read()
     row = obj["_row"]
-    found = artifact_objects.find_member(conn, row["project_id"], f"{row['name']}:{aliasName}")
+    found = artifacts.find_member(conn, row["project_id"], f"{row['name']}:{aliasName}")
     return None if found is None else artifact_objects.membership(conn, *found, c.viewer)
 
 
@@ -394,11 +391,7 @@ def _member_files(
 def _latest(obj: dict[str, Any], info: Any) -> dict[str, Any] | None:
     c = ctx(info)
     conn = c.db.read()
-    row = conn.execute(
-        "SELECT a.* FROM artifact_aliases aa JOIN artifacts a ON a.id = aa.artifact_id "
-        "WHERE aa.collection_id = ? AND aa.alias = 'latest'",
-        (obj["_row"]["id"],),
-    ).fetchone()
+    row = artifacts.latest_in(conn, obj["_row"]["id"])
     return None if row is None else artifact_objects.artifact(conn, row, c.viewer)
 
 
@@ -429,11 +422,10 @@ def _organizations(_: Any, info: Any) -> list[dict[str, Any]]:
 
 
 def _artifact_page(
-    info: Any, sql: str, run_id: int, first: int | None, after: str | None
+    info: Any, rows: list[Any], first: int | None, after: str | None
 ) -> dict[str, Any]:
     c = ctx(info)
     conn = c.db.read()
-    rows = conn.execute(sql, (run_id,)).fetchall()
 
     def shaped(row: Any) -> dict[str, Any]:
         return artifact_objects.artifact(conn, row, c.viewer)
@@ -445,27 +437,16 @@ def _artifact_page(
 def _output_artifacts(
     obj: dict[str, Any], info: Any, after: str | None = None, first: int | None = None
 ) -> dict[str, Any]:
-    return _artifact_page(
-        info,
-        "SELECT * FROM artifacts WHERE created_by_run = ? AND state = 'COMMITTED' ORDER BY id",
-        obj["_row"]["id"],
-        first,
-        after,
-    )
+    rows = artifacts.logged_by(ctx(info).db.read(), obj["_row"]["id"])
+    return _artifact_page(info, rows, first, after)
 
 
 @run_type.field("inputArtifacts")
 def _input_artifacts(
     obj: dict[str, Any], info: Any, after: str | None = None, first: int | None = None
 ) -> dict[str, Any]:
-    return _artifact_page(
-        info,
-        "SELECT a.* FROM artifact_uses u JOIN artifacts a ON a.id = u.artifact_id "
-        "WHERE u.run_id = ? ORDER BY u.created_at, a.id",
-        obj["_row"]["id"],
-        first,
-        after,
-    )
+    rows = artifacts.used_by(ctx(info).db.read(), obj["_row"]["id"])
+    return _artifact_page(info, rows, first, after)
 
 
 # ---------------------------------------------------------------------------- logging

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from ..._jsontext import INT64_MAX, INT64_MIN
-from ..store import history, triggers
+from ..store import executions, history, triggers
 from ..store.ids import encode
 
 LOCAL_USER_ID = encode("User", 1)
@@ -130,3 +130,35 @@ def _int(value: Any, field: str) -> int | None:
     ):
         raise Invalid(f"{field}: must be an integer from {INT64_MIN} to {INT64_MAX}")
     return int(value)
+
+
+def execution(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    """An execution (with its delivery attempts) as the GraphQL ``AutomationExecution``."""
+    return {
+        "id": encode("AutomationExecution", row["id"]),
+        "automationID": None if row["trigger_id"] is None else encode("Trigger", row["trigger_id"]),
+        "automationName": row["trigger_name"],
+        "eventType": row["event_type"],
+        "event": orjson.loads(row["event"]),
+        "actionType": row["action_type"],
+        "target": row["target"],
+        "payload": row["payload"],
+        "webhookID": row["webhook_id"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "responseStatus": row["response_status"],
+        "error": row["error"],
+        "isTest": bool(row["is_test"]),
+        "createdAt": row["created_at"],
+        "finishedAt": row["finished_at"],
+        "deliveries": [
+            {
+                "attempt": a["attempt"],
+                "at": a["at"],
+                "responseStatus": a["response_status"],
+                "error": a["error"],
+                "durationMs": a["duration_ms"],
+            }
+            for a in executions.attempts_of(conn, row["id"])
+        ],
+    }

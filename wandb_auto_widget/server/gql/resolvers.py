@@ -20,10 +20,9 @@ from ariadne import (
 from graphql import GraphQLError, GraphQLSchema
 
 from ..._jsontext import INT64_MAX, INT64_MIN, loads
-from ..engine import history as engine_history
 from ..errors import Invalid, NotFound
 from ..run_files import RunFile, list_run_files
-from ..store import entities, history, integrations, runs, triggers
+from ..store import entities, executions, history, integrations, runs, triggers
 from ..store.ids import decode, encode
 from . import artifact_resolvers, objects
 from .context import FEATURES, ctx, page
@@ -137,7 +136,7 @@ def _models(
 
 @user_type.field("teams")
 def _teams(_: Any, info: Any, first: int | None = None) -> dict[str, Any]:
-    rows = ctx(info).db.read().execute("SELECT * FROM entities ORDER BY id").fetchall()
+    rows = entities.all_entities(ctx(info).db.read())
     return {"edges": [{"node": objects.entity(r)} for r in rows[: first or None]]}
 
 
@@ -146,14 +145,7 @@ def _user_projects(
     _: Any, info: Any, first: int | None = None, after: str | None = None
 ) -> dict[str, Any]:
     c = ctx(info)
-    rows = (
-        c.db.read()
-        .execute(
-            "SELECT p.*, e.name AS entity_name FROM projects p "
-            "JOIN entities e ON e.id = p.entity_id ORDER BY p.id"
-        )
-        .fetchall()
-    )
+    rows = entities.all_projects(c.db.read())
     return page(rows, first, after, lambda r: objects.project(r, c.viewer))
 
 
@@ -194,8 +186,8 @@ def _executions(
     )
     if status is not None and status not in ("PENDING", "FINISHED", "FAILED"):
         raise Invalid("status: must be PENDING, FINISHED or FAILED")
-    rows = engine_history.executions_of(conn, obj["_row"]["id"], trigger, status)
-    return page(rows, first, after, lambda r: engine_history.execution_json(conn, r))
+    rows = executions.executions_of(conn, obj["_row"]["id"], trigger, status)
+    return page(rows, first, after, lambda r: objects.execution(conn, r))
 
 
 @entity_type.field("projects")
@@ -402,7 +394,7 @@ def _upsert_model(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 def _upsert_bucket(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     c = ctx(info)
     with c.db.write() as conn:
-        before = _existing_run_state(conn, input, c.viewer)
+        before = runs.state_before_upsert(conn, input, c.viewer)
         row, inserted = runs.upsert_run(conn, input, c.viewer)
         project = entities.project_by_id(conn, row["project_id"])
         assert project is not None
@@ -412,21 +404,6 @@ def _upsert_bucket(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
     # The client adopts the project and entity names it gets back here.
     bucket = {**objects.run(row), "project": objects.project(project, c.viewer)}
     return {"bucket": bucket, "inserted": inserted}
-
-
-def _existing_run_state(conn: Any, data: dict[str, Any], viewer: str) -> str | None:
-    """The run's state before an upsert changes it (None for a new run)."""
-    if data.get("id"):
-        _, number = decode(data["id"], "Run")
-        found = conn.execute("SELECT state FROM runs WHERE id = ?", (number,)).fetchone()
-    else:
-        project = entities.find_project(
-            conn, data.get("entityName") or viewer, data.get("modelName")
-        )
-        found = (
-            None if project is None else runs.get_run(conn, project["id"], data.get("name") or "")
-        )
-    return None if found is None else str(found["state"])
 
 
 @mutation.field("createTeam")
@@ -462,15 +439,8 @@ def _create_slack(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
 
 @mutation.field("deleteIntegration")
 def _delete_integration(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
-    _, number = decode(input["id"], "Integration")
     with ctx(info).db.write() as conn:
-        used = conn.execute(
-            "SELECT name FROM triggers WHERE integration_id = ?", (number,)
-        ).fetchone()
-        if used is not None:
-            raise Invalid(f"id: automation {used['name']!r} uses this integration; delete it first")
-        if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
-            raise NotFound(f"id: integration {input['id']!r} not found")
+        integrations.delete_integration(conn, input["id"])
     return {"success": True}
 
 
@@ -487,8 +457,9 @@ def _test_trigger(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         raise Invalid('sample: must be a JSON object of template variables, e.g. {"step": 3}')
     execution_id = c.engine.test_fire(trigger, sample)
     conn = c.db.read()
-    row = conn.execute("SELECT * FROM executions WHERE id = ?", (execution_id,)).fetchone()
-    return {"execution": engine_history.execution_json(conn, row)}
+    row = executions.get(conn, execution_id)
+    assert row is not None  # test_fire just recorded it
+    return {"execution": objects.execution(conn, row)}
 
 
 @mutation.field("createRunFiles")

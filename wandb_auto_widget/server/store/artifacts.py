@@ -7,6 +7,7 @@ Each write returns the events it caused (``CREATE_ARTIFACT``, ``LINK_MODEL``,
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,9 @@ from .ids import decode
 
 
 @dataclass
-class ArtifactEvent:
-    """Something that happened to an artifact, for automations to match."""
+class ArtifactChange:
+    """Something that happened to an artifact (created, linked, alias or tag added...), for
+    automations to match. (Not ``automations.ArtifactEvent``, the filter fields.)"""
 
     event_type: str
     artifact_id: int
@@ -147,7 +149,7 @@ def _alias_names(data: dict[str, Any]) -> list[str]:
 
 def create_artifact(
     conn: sqlite3.Connection, data: dict[str, Any], default_entity: str
-) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
+) -> tuple[sqlite3.Row, list[ArtifactChange]]:
     """W&B's ``createArtifact``: a PENDING version in a sequence (created if needed).
 
     It becomes a version (index, ``latest``, the requested aliases, the events) at
@@ -205,7 +207,7 @@ def create_artifact(
 
 def commit_artifact(
     conn: sqlite3.Connection, artifact: sqlite3.Row, size: int, file_count: int
-) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
+) -> tuple[sqlite3.Row, list[ArtifactChange]]:
     """W&B's ``commitArtifact``: the PENDING artifact becomes the sequence's next version and
     takes ``latest`` and its aliases. Committing a committed artifact changes nothing."""
     if artifact["state"] == "COMMITTED":
@@ -217,7 +219,7 @@ def commit_artifact(
         "pending_aliases = '[]', updated_at = ? WHERE id = ?",
         (index, size, file_count, now(), artifact["id"]),
     )
-    events = [ArtifactEvent("CREATE_ARTIFACT", artifact["id"], seq_id)]
+    events = [ArtifactChange("CREATE_ARTIFACT", artifact["id"], seq_id)]
     aliases = ["latest", *json.loads(artifact["pending_aliases"])]
     events += _apply_aliases(conn, seq_id, artifact["id"], list(dict.fromkeys(aliases)))
     row = conn.execute("SELECT * FROM artifacts WHERE id = ?", (artifact["id"],)).fetchone()
@@ -226,9 +228,9 @@ def commit_artifact(
 
 def _apply_aliases(
     conn: sqlite3.Connection, collection_id: int, artifact_id: int, aliases: list[str]
-) -> list[ArtifactEvent]:
+) -> list[ArtifactChange]:
     return [
-        ArtifactEvent("ADD_ARTIFACT_ALIAS", artifact_id, collection_id, alias=alias)
+        ArtifactChange("ADD_ARTIFACT_ALIAS", artifact_id, collection_id, alias=alias)
         for alias in aliases
         if set_alias(conn, collection_id, artifact_id, alias)
     ]
@@ -236,7 +238,7 @@ def _apply_aliases(
 
 def link_artifact(
     conn: sqlite3.Connection, data: dict[str, Any], default_entity: str
-) -> tuple[sqlite3.Row, list[ArtifactEvent]]:
+) -> tuple[sqlite3.Row, list[ArtifactChange]]:
     """Link a version into a portfolio (e.g. a registry collection), creating it if needed."""
     artifact = committed_artifact(conn, str(data.get("artifactID")))
     entity = data.get("entityName") or default_entity
@@ -250,7 +252,7 @@ def link_artifact(
     events = []
     if member_index(conn, portfolio["id"], artifact["id"]) is None:
         _add_member(conn, portfolio["id"], artifact["id"])
-        events.append(ArtifactEvent("LINK_MODEL", artifact["id"], portfolio["id"]))
+        events.append(ArtifactChange("LINK_MODEL", artifact["id"], portfolio["id"]))
     # W&B points the portfolio's `latest` at the newly linked version itself.
     aliases = list(dict.fromkeys(["latest", *_alias_names(data)]))
     events += _apply_aliases(conn, portfolio["id"], artifact["id"], aliases)
@@ -259,7 +261,7 @@ def link_artifact(
 
 def change_aliases(
     conn: sqlite3.Connection, data: dict[str, Any], add: bool
-) -> list[ArtifactEvent]:
+) -> list[ArtifactChange]:
     """W&B's ``addAliases`` / ``deleteAliases``: each alias names its collection, and the
     collection's project (a registry's portfolio lives in another project than the version)."""
     artifact = committed_artifact(conn, str(data.get("artifactID")))
@@ -295,7 +297,7 @@ def change_aliases(
         if add:
             if set_alias(conn, collection_id, artifact["id"], str(alias)):
                 events.append(
-                    ArtifactEvent("ADD_ARTIFACT_ALIAS", artifact["id"], collection_id, alias=alias)
+                    ArtifactChange("ADD_ARTIFACT_ALIAS", artifact["id"], collection_id, alias=alias)
                 )
         else:
             conn.execute(
@@ -306,7 +308,7 @@ def change_aliases(
     return events
 
 
-def update_artifact(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactEvent]:
+def update_artifact(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactChange]:
     """W&B's ``updateArtifact``: description, metadata, tags, and (W&B's older way) the
     version's aliases in its own collection. ``ttlDurationSeconds`` is accepted and ignored
     (versions never expire here)."""
@@ -347,7 +349,7 @@ def _current_aliases(conn: sqlite3.Connection, artifact: sqlite3.Row) -> list[st
     ]
 
 
-def change_tags(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactEvent]:
+def change_tags(conn: sqlite3.Connection, data: dict[str, Any]) -> list[ArtifactChange]:
     """W&B's ``updateArtifact`` with ``tagsToAdd`` / ``tagsToDelete``."""
     artifact = get_artifact(conn, str(data.get("artifactID")))
     tags = json.loads(artifact["tags"])
@@ -358,14 +360,14 @@ def change_tags(conn: sqlite3.Connection, data: dict[str, Any]) -> list[Artifact
         if tag not in tags:
             tags.append(tag)
             events.append(
-                ArtifactEvent("ADD_ARTIFACT_TAG", artifact["id"], artifact["sequence_id"], tag=tag)
+                ArtifactChange("ADD_ARTIFACT_TAG", artifact["id"], artifact["sequence_id"], tag=tag)
             )
     for entry in data.get("tagsToDelete") or []:
         tag = entry.get("tagName") if isinstance(entry, dict) else entry
         if tag in tags:
             tags.remove(tag)
             events.append(
-                ArtifactEvent(
+                ArtifactChange(
                     "REMOVE_ARTIFACT_TAG", artifact["id"], artifact["sequence_id"], tag=tag
                 )
             )
@@ -375,7 +377,7 @@ def change_tags(conn: sqlite3.Connection, data: dict[str, Any]) -> list[Artifact
 
 def change_collection_tags(
     conn: sqlite3.Connection, data: dict[str, Any], add: bool, default_entity: str
-) -> list[ArtifactEvent]:
+) -> list[ArtifactChange]:
     project = find_project(conn, data.get("entityName") or default_entity, data.get("projectName"))
     if project is None:
         raise NotFound(f"project {data.get('entityName')}/{data.get('projectName')} not found")
@@ -392,10 +394,10 @@ def change_collection_tags(
         check_name(tag, "tags.tagName")
         if add and tag not in tags:
             tags.append(tag)
-            events.append(ArtifactEvent("ADD_COLLECTION_TAG", 0, row["id"], tag=tag))
+            events.append(ArtifactChange("ADD_COLLECTION_TAG", 0, row["id"], tag=tag))
         elif not add and tag in tags:
             tags.remove(tag)
-            events.append(ArtifactEvent("REMOVE_COLLECTION_TAG", 0, row["id"], tag=tag))
+            events.append(ArtifactChange("REMOVE_COLLECTION_TAG", 0, row["id"], tag=tag))
     conn.execute(
         "UPDATE artifact_collections SET tags = ? WHERE id = ?", (json.dumps(tags), row["id"])
     )
@@ -460,7 +462,7 @@ def collection_aliases(conn: sqlite3.Connection, collection_id: int) -> list[str
 
 
 def record_event(
-    conn: sqlite3.Connection, event: ArtifactEvent, version: str | None, aliases: list[str]
+    conn: sqlite3.Connection, event: ArtifactChange, version: str | None, aliases: list[str]
 ) -> None:
     """Keep an artifact event, with the version's aliases at the time, for previews."""
     conn.execute(
@@ -501,3 +503,97 @@ def collection_row(conn: sqlite3.Connection, collection_id: int) -> sqlite3.Row 
     return conn.execute(  # type: ignore[no-any-return]
         "SELECT * FROM artifact_collections WHERE id = ?", (collection_id,)
     ).fetchone()
+
+
+_VERSION = re.compile(r"^v(\d+)$")
+
+
+def find_member(
+    conn: sqlite3.Connection, project_id: int, name: str
+) -> tuple[sqlite3.Row, sqlite3.Row] | None:
+    """``collection:alias`` or ``collection:vN`` (``:latest`` if no version) in a project:
+    the collection row and the artifact row, or None."""
+    collection_name, _, version = name.partition(":")
+    version = version or "latest"
+    coll = collection_by_name(conn, project_id, collection_name)
+    if coll is None:
+        return None
+    if match := _VERSION.match(version):
+        found = conn.execute(
+            "SELECT artifact_id FROM artifact_memberships "
+            "WHERE collection_id = ? AND version_index = ?",
+            (coll["id"], int(match.group(1))),
+        ).fetchone()
+    else:
+        found = conn.execute(
+            "SELECT artifact_id FROM artifact_aliases WHERE collection_id = ? AND alias = ?",
+            (coll["id"], version),
+        ).fetchone()
+    if found is None:
+        return None
+    art = conn.execute("SELECT * FROM artifacts WHERE id = ?", (found[0],)).fetchone()
+    return coll, art
+
+
+def collection_by_name(conn: sqlite3.Connection, project_id: int, name: str) -> sqlite3.Row | None:
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT * FROM artifact_collections WHERE project_id = ? AND name = ?", (project_id, name)
+    ).fetchone()
+
+
+def aliases_of(
+    conn: sqlite3.Connection, artifact_id: int, collection_id: int | None = None
+) -> list[tuple[str, int]]:
+    """(alias, collection id) of a version, in every collection or in one."""
+    where = "" if collection_id is None else " AND collection_id = ?"
+    params = (artifact_id,) if collection_id is None else (artifact_id, collection_id)
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            "SELECT alias, collection_id FROM artifact_aliases "
+            f"WHERE artifact_id = ?{where} ORDER BY collection_id, alias",
+            params,
+        )
+    ]
+
+
+def latest_in(conn: sqlite3.Connection, collection_id: int) -> sqlite3.Row | None:
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT a.* FROM artifact_aliases aa JOIN artifacts a ON a.id = aa.artifact_id "
+        "WHERE aa.collection_id = ? AND aa.alias = 'latest'",
+        (collection_id,),
+    ).fetchone()
+
+
+def logged_by(conn: sqlite3.Connection, run_id: int) -> list[sqlite3.Row]:
+    """The committed versions a run logged, in order."""
+    return conn.execute(
+        "SELECT * FROM artifacts WHERE created_by_run = ? AND state = 'COMMITTED' ORDER BY id",
+        (run_id,),
+    ).fetchall()
+
+
+def used_by(conn: sqlite3.Connection, run_id: int) -> list[sqlite3.Row]:
+    """The versions a run used (``useArtifact``), in order."""
+    return conn.execute(
+        "SELECT a.* FROM artifact_uses u JOIN artifacts a ON a.id = u.artifact_id "
+        "WHERE u.run_id = ? ORDER BY u.created_at, a.id",
+        (run_id,),
+    ).fetchall()
+
+
+def artifact_row(conn: sqlite3.Connection, artifact_id: int) -> sqlite3.Row | None:
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT * FROM artifacts WHERE id = ?", (artifact_id,)
+    ).fetchone()
+
+
+def collection_with_owner(conn: sqlite3.Connection, collection_id: int) -> sqlite3.Row:
+    """A collection, with its project's name and its entity's id and name."""
+    row: sqlite3.Row = conn.execute(
+        "SELECT c.*, p.name AS project_name, p.entity_id, e.name AS entity_name "
+        "FROM artifact_collections c JOIN projects p ON p.id = c.project_id "
+        "JOIN entities e ON e.id = p.entity_id WHERE c.id = ?",
+        (collection_id,),
+    ).fetchone()
+    return row

@@ -89,3 +89,10 @@ def projects_of(conn: sqlite3.Connection, entity_id: int) -> list[sqlite3.Row]:
 
 def all_entities(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM entities ORDER BY id").fetchall()
+
+
+def all_projects(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT p.*, e.name AS entity_name FROM projects p "
+        "JOIN entities e ON e.id = p.entity_id ORDER BY p.id"
+    ).fetchall()

@@ -172,3 +172,32 @@ def integrations_of(conn: sqlite3.Connection, entity_id: int) -> list[sqlite3.Ro
     return conn.execute(
         "SELECT * FROM integrations WHERE entity_id = ? ORDER BY id", (entity_id,)
     ).fetchall()
+
+
+def get_integration_row(conn: sqlite3.Connection, integration_id: int) -> sqlite3.Row | None:
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT * FROM integrations WHERE id = ?", (integration_id,)
+    ).fetchone()
+
+
+def first_slack(conn: sqlite3.Connection, entity_id: int) -> sqlite3.Row | None:
+    """The entity's first Slack integration (where ``wandb.alert`` messages go)."""
+    return conn.execute(  # type: ignore[no-any-return]
+        "SELECT * FROM integrations WHERE entity_id = ? AND kind = 'slack' ORDER BY id LIMIT 1",
+        (entity_id,),
+    ).fetchone()
+
+
+def disable(conn: sqlite3.Connection, integration_id: int) -> None:
+    """An endpoint that answered 410 Gone: later firings to it fail at once."""
+    conn.execute("UPDATE integrations SET disabled = 1 WHERE id = ?", (integration_id,))
+
+
+def delete_integration(conn: sqlite3.Connection, gql_id: str) -> None:
+    """Delete an integration no automation uses; Invalid naming the one that does."""
+    _, number = decode(gql_id, "Integration")
+    used = conn.execute("SELECT name FROM triggers WHERE integration_id = ?", (number,)).fetchone()
+    if used is not None:
+        raise Invalid(f"id: automation {used['name']!r} uses this integration; delete it first")
+    if conn.execute("DELETE FROM integrations WHERE id = ?", (number,)).rowcount == 0:
+        raise NotFound(f"id: integration {gql_id!r} not found")

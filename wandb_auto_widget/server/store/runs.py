@@ -12,7 +12,7 @@ from ...preview import check_run_filter, matches_run_filter, run_filter_fields
 from ...preview.values import lookup
 from ..errors import Invalid, NotFound, invalid
 from .db import now
-from .entities import check_name, ensure_project
+from .entities import check_name, ensure_project, find_project
 from .ids import decode
 
 # States a client may set directly; finished/failed normally come from file_stream's exitcode.
@@ -259,3 +259,33 @@ def delete_run(conn: sqlite3.Connection, run: sqlite3.Row, *, delete_artifacts: 
     if delete_artifacts:
         conn.execute("DELETE FROM artifacts WHERE created_by_run = ?", (run["id"],))
     conn.execute("DELETE FROM runs WHERE id = ?", (run["id"],))
+
+
+def state_before_upsert(conn: sqlite3.Connection, data: dict[str, Any], viewer: str) -> str | None:
+    """The state of the run an ``upsertBucket`` names, before it changes (None if new)."""
+    if data.get("id"):
+        found = get_run_by_id(conn, data["id"])
+    else:
+        project = find_project(conn, data.get("entityName") or viewer, data.get("modelName"))
+        found = None if project is None else get_run(conn, project["id"], data.get("name") or "")
+    return None if found is None else str(found["state"])
+
+
+def set_summary(conn: sqlite3.Connection, run_id: int, summary_text: str) -> None:
+    conn.execute("UPDATE runs SET summary = ? WHERE id = ?", (summary_text, run_id))
+
+
+def heartbeat(
+    conn: sqlite3.Connection, run: sqlite3.Row, *, exit_code: int | None = None, finish: bool
+) -> sqlite3.Row:
+    """A sign of life from a run (file_stream); with ``finish``, the run is over: finished,
+    or failed with a non-zero exit code. Returns the run as it now is."""
+    if finish:
+        conn.execute(
+            "UPDATE runs SET heartbeat_at = ?, state = ?, exit_code = ? WHERE id = ?",
+            (now(), "finished" if not exit_code else "failed", exit_code, run["id"]),
+        )
+    else:
+        conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (now(), run["id"]))
+    updated: sqlite3.Row = conn.execute("SELECT * FROM runs WHERE id = ?", (run["id"],)).fetchone()
+    return updated

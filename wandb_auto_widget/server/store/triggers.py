@@ -11,6 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from ...automations import DoNothing, EventType, SendNotification, SendWebhook
+from ...automations.actions import CONFIG_KEYS
 from ...automations.automations import saved_trigger
 from ...automations.events import EVENT_CLASSES
 from ...preview import check_run_filter
@@ -20,11 +21,7 @@ from .entities import project_by_id
 from .ids import decode, encode
 from .integrations import get_integration, integration_json
 
-_ACTION_KEYS = {
-    "NOTIFICATION": "notificationActionInput",
-    "GENERIC_WEBHOOK": "genericWebhookActionInput",
-    "NO_OP": "noOpActionInput",
-}
+_ACTION_KEYS = CONFIG_KEYS
 _RUN_EVENTS = frozenset(
     {
         EventType.RUN_METRIC,
@@ -259,3 +256,28 @@ def trigger_json(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
 
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def run_scope_triggers(
+    conn: sqlite3.Connection, project: sqlite3.Row, event_types: tuple[str, ...]
+) -> list[sqlite3.Row]:
+    """Enabled automations of these event types that watch a project's runs: scoped to the
+    project, or to its entity."""
+    placeholders = ",".join("?" * len(event_types))
+    return conn.execute(
+        f"SELECT * FROM triggers WHERE enabled = 1 AND event_type IN ({placeholders}) "
+        "AND ((scope_type = 'PROJECT' AND scope_id = ?) "
+        "OR (scope_type = 'ENTITY' AND scope_id = ?)) ORDER BY id",
+        (*event_types, encode("Project", project["id"]), encode("Entity", project["entity_id"])),
+    ).fetchall()
+
+
+def scoped_triggers(
+    conn: sqlite3.Connection, event_type: str, scope_type: str, scope_id: str
+) -> list[sqlite3.Row]:
+    """Enabled automations of one event type on one scope."""
+    return conn.execute(
+        "SELECT * FROM triggers WHERE enabled = 1 AND event_type = ? AND scope_type = ? "
+        "AND scope_id = ? ORDER BY id",
+        (event_type, scope_type, scope_id),
+    ).fetchall()

@@ -161,7 +161,7 @@ def in_own_loop(coroutine: Any) -> Any:
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk endpoint", "sampledHistory pages"])
 def test_async_twin_matches(server: LocalServer, logged: list[str], bulk: bool) -> None:
-    api = server.api  # a fresh client: its features can be narrowed to W&B's
+    api = Api(base_url=server.base_url, api_key=server.api_key)  # its own, to narrow
     if not bulk:
         api._features = frozenset()
     sync = api.histories(logged, ["loss"], min_step=10)

@@ -201,7 +201,8 @@ def test_migration_keeps_artifacts_and_their_links(db_path: Path) -> None:
     assert tuple(row) == (7, 0, "COMMITTED", "abc")
     assert read.execute("SELECT COUNT(*) FROM artifact_memberships").fetchone()[0] == 1
     assert read.execute("SELECT artifact_id FROM artifact_aliases").fetchone()[0] == 7
-    assert read.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with db.write() as write:
+        assert write.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with pytest.raises(sqlite3.IntegrityError), db.write() as write:  # still enforced
         write.execute("INSERT INTO artifact_aliases VALUES (1, 'x', 999)")
     db.close()

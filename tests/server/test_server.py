@@ -26,7 +26,10 @@ def test_database_is_wal_with_foreign_keys_and_migrations(db_path: Path) -> None
     db = Database(db_path)
     conn = db.read()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(sqlite3.OperationalError, match="readonly|read-only"):
+        conn.execute("DELETE FROM entities")  # readers cannot write
+    with db.write() as write:
+        assert write.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.schema_version == len(MIGRATIONS)
     db.close()
     assert Database(db_path).schema_version == len(MIGRATIONS)  # re-opening migrates nothing twice

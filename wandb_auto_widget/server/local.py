@@ -79,6 +79,7 @@ class LocalServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._db: Database | None = None
+        self._api: Api | None = None
         self.base_url = ""
 
     def start(self) -> LocalServer:
@@ -111,7 +112,10 @@ class LocalServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the database."""
+        """Stop serving, and close the database and the Api."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=30)
@@ -121,10 +125,13 @@ class LocalServer:
 
     @property
     def api(self) -> Api:
-        """An :class:`~wandb_auto_widget.Api` connected to this server."""
-        from ..api import Api
+        """An :class:`~wandb_auto_widget.Api` connected to this server (one, made on first use
+        and closed by :meth:`stop`)."""
+        if self._api is None:
+            from ..api import Api
 
-        return Api(base_url=self.base_url, api_key=self.api_key)
+            self._api = Api(base_url=self.base_url, api_key=self.api_key)
+        return self._api
 
     def __enter__(self) -> LocalServer:
         return self.start()

@@ -21,8 +21,8 @@ class Database:
     """A SQLite file shared by the server's threads.
 
     Writes go through :meth:`write`, one at a time, each in a transaction: either all of
-    it lands or none of it does. Reads use a connection per thread, which WAL lets run
-    alongside the writer.
+    it lands or none of it does. Reads use a read-only connection per thread, which WAL lets
+    run alongside the writer. :meth:`close` closes every connection it opened.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -31,15 +31,24 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._migrate()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+    def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
+        if read_only and self.path != ":memory:":
+            target, uri = f"{Path(self.path).resolve().as_uri()}?mode=ro", True
+        else:
+            target, uri = self.path, False
+        conn = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process
-        conn.execute("PRAGMA foreign_keys=ON")
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")  # also for an in-memory database
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the process
+            conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=10000")
         return conn
 
@@ -66,10 +75,12 @@ class Database:
         return int(self.read().execute("PRAGMA user_version").fetchone()[0])
 
     def read(self) -> sqlite3.Connection:
-        """This thread's read connection."""
+        """This thread's read-only connection."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            conn = self._local.conn = self._connect(read_only=True)
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     @contextmanager
@@ -89,7 +100,9 @@ class Database:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        self._writer.close()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the writer and every thread's reader."""
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
             conn.close()
+        self._writer.close()

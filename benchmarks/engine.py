@@ -15,16 +15,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.server.receiver import Behaviour, Receiver
 from wandb_auto_widget import LocalServer
 from wandb_auto_widget.automations import (
     DoNothing,
@@ -33,6 +29,7 @@ from wandb_auto_widget.automations import (
     RunEvent,
     SendWebhook,
 )
+from wandb_auto_widget.demo.receiver import Faults, Receiver
 from wandb_auto_widget.server.engine import RetryPolicy
 
 METRICS = ("loss", "val/loss", "acc", "lr", "grad_norm")
@@ -101,7 +98,7 @@ def ingest(
 def deliveries(tmp: Path, firings: int) -> None:
     policy = RetryPolicy(base_delay_s=0.02, max_delay_s=1.0, max_attempts=30, timeout_s=2)
     with (
-        Receiver(Behaviour(fail_ratio=0.3)) as receiver,
+        Receiver(Faults(fail_ratio=0.3)) as receiver,
         LocalServer(db=tmp / "d.db", retry=policy) as server,
     ):
         api = server.api

@@ -24,6 +24,7 @@ from wandb_auto_widget.automations import (
     ReportedRunState,
     RunEvent,
     SendNotification,
+    SendPromptToAria,
     SendWebhook,
     SlackIntegration,
 )
@@ -208,12 +209,6 @@ RUN_EVENT = {
             },
             "QueueJobTriggeredAction",
         ),
-        (
-            {"__typename": "Entity", "id": "RW50aXR5OjE=", "name": "team", "entityType": "team"},
-            RUN_EVENT,
-            {"__typename": "ARIATriggeredAction", "prompt": "summarize the run"},
-            "ARIATriggeredAction",
-        ),
         (  # an event type newer than this package
             {"__typename": "Project", "id": "UHJvamVjdDox", "name": "p"},
             {
@@ -249,6 +244,25 @@ def test_automations_with_parts_this_package_cannot_edit_still_parse(
         automation.to_graphql_input(description="x")
     with pytest.raises(ValueError, match="W&B App"):
         automation.to_new_automation()
+
+
+def test_aria_prompts_are_modelled_and_checked_as_wandb_checks_them() -> None:
+    trigger = _trigger(
+        {"__typename": "Entity", "id": "RW50aXR5OjE=", "name": "team", "entityType": "team"},
+        RUN_EVENT,
+        {"__typename": "ARIATriggeredAction", "prompt": "summarize the run"},
+    )
+    automation = Automation.from_graphql(trigger)
+    assert automation.editable
+    assert automation.to_graphql_input()["triggeredActionConfig"] == {
+        "ariaActionInput": {"prompt": "summarize the run"}
+    }
+    assert "SendPromptToAria(prompt='summarize the run')" in automation.to_code()
+    with pytest.raises(ValueError, match="prompt is empty"):
+        SendPromptToAria(prompt="   ")
+    with pytest.raises(ValueError, match="4001 bytes; shorten it to 4000"):
+        SendPromptToAria(prompt="é" * 2000 + "x")
+    assert len(SendPromptToAria(prompt="é" * 2000).prompt) == 2000
 
 
 def test_entity_scoped_automations_stay_editable() -> None:

@@ -144,6 +144,7 @@ def actions() -> dict[str, Builder]:
             integration_id=SLACK["id"], title="t", text="msg", level="warn"
         ),
         "slack-defaults": lambda m: m.SendNotification(integration_id=SLACK["id"]),
+        "aria": lambda m: m.SendPromptToAria(prompt="  Summarize ${run_name}'s last 100 steps "),
     }
 
 

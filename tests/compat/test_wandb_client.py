@@ -15,6 +15,8 @@ import wandb.automations as wandb_automations
 import wandb_auto_widget.automations as our_automations
 from wandb_auto_widget import Api, LocalServer
 
+from ..wandb_env import wandb_env as sdk_env
+
 ENTITY = "local"
 
 
@@ -23,15 +25,8 @@ def wandb_env(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> 
     """Point wandb at the local server, with all its files in a temporary home."""
     home = tmp_path_factory.mktemp("wandb-home")
     env = {
-        "WANDB_BASE_URL": server.base_url,
-        "WANDB_API_KEY": server.api_key,
+        **sdk_env(server.base_url, server.api_key, home),
         "WANDB__GRAPHQL_RETRY_MAX": "1",  # fail fast instead of retrying for 19 s
-        "WANDB_SILENT": "true",
-        "WANDB_ERROR_REPORTING": "false",
-        "WANDB_CONFIG_DIR": str(home / "config"),
-        "WANDB_CACHE_DIR": str(home / "cache"),
-        "WANDB_DATA_DIR": str(home / "data"),
-        "WANDB_DIR": str(home),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

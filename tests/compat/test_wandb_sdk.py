@@ -26,9 +26,10 @@ from wandb_auto_widget.automations import (
     RunEvent,
     SendWebhook,
 )
+from wandb_auto_widget.demo.receiver import Receiver
 from wandb_auto_widget.preview import evaluate
 
-from ..server.receiver import Receiver
+from ..wandb_env import wandb_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = """
@@ -47,18 +48,8 @@ def run_script(
     # service; each script must start its own, with its own logs.
     env = {
         **{k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"},
-        "WANDB_BASE_URL": server.base_url,
-        "WANDB_API_KEY": server.api_key,
-        "WANDB_MODE": "online",
-        "WANDB_SILENT": "true",
-        "WANDB_ERROR_REPORTING": "false",
-        "WANDB_DISABLE_GIT": "true",
-        "WANDB_DISABLE_CODE": "true",
+        **wandb_env(server.base_url, server.api_key, home),
         "HOME": str(home),
-        "WANDB_DIR": str(home),
-        "WANDB_CONFIG_DIR": str(home / "config"),
-        "WANDB_CACHE_DIR": str(home / "cache"),
-        "WANDB_DATA_DIR": str(home / "data"),
     }
     done = subprocess.run(
         [sys.executable, str(script), *args],

@@ -16,18 +16,20 @@ import pytest
 from nbclient import NotebookClient
 
 from wandb_auto_widget import LocalServer
-from wandb_auto_widget.demo import DemoReceiver, seed
+from wandb_auto_widget.demo import Receiver, seed
 from wandb_auto_widget.demo.runner import API_KEY, RECEIVER_PORT, SERVER_PORT
 from wandb_auto_widget.server.local import wandb_key_problem
+
+from ..wandb_env import wandb_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_seed_is_idempotent(tmp_path: Path) -> None:
-    with DemoReceiver(echo=False) as receiver, LocalServer(db=tmp_path / "d.db") as server:
-        first = seed(server.api, receiver.url, scale=0.05)
+    with Receiver() as receiver, LocalServer(db=tmp_path / "d.db") as server:
+        first = seed(server.api, receiver.base_url, scale=0.05)
         runs = server.api.runs("local/demo-sweep")
-        again = seed(server.api, receiver.url, scale=0.05)
+        again = seed(server.api, receiver.base_url, scale=0.05)
         assert first == again and len(server.api.runs("local/demo-sweep")) == len(runs) == 30
         states = sorted({r.state for r in runs})
         assert states == ["crashed", "failed", "finished"]
@@ -91,15 +93,8 @@ def test_quickstart_runs_with_the_demos_real_settings(
     }
     before = _git_status()
     for key, value in {
+        **wandb_env(variables["WANDB_BASE_URL"], variables["WANDB_API_KEY"], tmp_path),
         **variables,
-        "WANDB_SILENT": "true",
-        "WANDB_ERROR_REPORTING": "false",
-        "WANDB_DISABLE_GIT": "true",
-        "WANDB_DISABLE_CODE": "true",
-        "WANDB_DIR": str(tmp_path),
-        "WANDB_CONFIG_DIR": str(tmp_path / "config"),
-        "WANDB_CACHE_DIR": str(tmp_path / "cache"),
-        "WANDB_DATA_DIR": str(tmp_path / "data"),
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("WANDB_SERVICE", raising=False)

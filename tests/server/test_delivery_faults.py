@@ -13,8 +13,7 @@ from pathlib import Path
 
 from wandb_auto_widget import Api
 from wandb_auto_widget.automations import OnCreateArtifact, SendWebhook
-
-from .receiver import Behaviour, Receiver
+from wandb_auto_widget.demo.receiver import Faults, Receiver
 
 FIRINGS = 1000
 
@@ -52,7 +51,7 @@ def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[str], Api]:
 def test_no_firing_is_lost(tmp_path: Path) -> None:
     db, log = tmp_path / "faults.db", tmp_path / "server.log"
     # A slowish receiver, so that the outbox has a backlog when the server is killed.
-    with Receiver(Behaviour(fail_ratio=0.3, seed=3, delay_s=0.02)) as receiver:
+    with Receiver(Faults(fail_ratio=0.3, seed=3, delay_s=0.02)) as receiver:
         process, api = start_server(db, log)
         try:
             api.create_project("p")

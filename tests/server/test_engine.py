@@ -26,10 +26,9 @@ from wandb_auto_widget.automations import (
     SendNotification,
     SendWebhook,
 )
+from wandb_auto_widget.demo.receiver import Faults, Receiver
 from wandb_auto_widget.preview import evaluate
 from wandb_auto_widget.server.engine import RetryPolicy
-
-from .receiver import Behaviour, Receiver
 
 FAST = RetryPolicy(base_delay_s=0.05, max_delay_s=0.5, max_attempts=6, timeout_s=2)
 
@@ -340,7 +339,7 @@ def test_collection_tag_events(local: LocalServer) -> None:
 def test_retry_after_final_4xx_and_410(local: LocalServer) -> None:
     api = local.api
     project = api.create_project("p")
-    with Receiver(Behaviour(fixed_status=503, retry_after="0.3")) as flaky:
+    with Receiver(Faults(fixed_status=503, retry_after="0.3")) as flaky:
         hook = api.create_webhook_integration("flaky", flaky.url)
         automation = api.create_automation(
             OnRunMetric(scope=project, filter=RunEvent.metric("a") > 0)
@@ -349,7 +348,7 @@ def test_retry_after_final_4xx_and_410(local: LocalServer) -> None:
         )
         api.init_run("local/p", run_id="r1").log({"a": 1.0})
         got = flaky.wait_for(2, successful=False)
-        flaky.behaviour.fixed_status = None
+        flaky.faults.fixed_status = None
         flaky.wait_for(1)
         assert got[1].at - got[0].at >= 0.29  # Retry-After honoured
         assert (
@@ -357,7 +356,7 @@ def test_retry_after_final_4xx_and_410(local: LocalServer) -> None:
         )  # the same id on retries
         (execution,) = wait_status(api, automation, {"FINISHED"}, 1)
         assert execution.attempts == len(flaky.deliveries) >= 3
-    with Receiver(Behaviour(fixed_status=400)) as rejecting:
+    with Receiver(Faults(fixed_status=400)) as rejecting:
         hook = api.create_webhook_integration("rejecting", rejecting.url)
         automation = api.create_automation(
             OnRunMetric(scope=project, filter=RunEvent.metric("b") > 0)
@@ -367,7 +366,7 @@ def test_retry_after_final_4xx_and_410(local: LocalServer) -> None:
         api.init_run("local/p", run_id="r2").log({"b": 1.0})
         (execution,) = wait_status(api, automation, {"FAILED"}, 1)
         assert execution.attempts == 1 and execution.response_status == 400
-    with Receiver(Behaviour(fixed_status=410)) as gone:
+    with Receiver(Faults(fixed_status=410)) as gone:
         hook = api.create_webhook_integration("gone", gone.url)
         automation = api.create_automation(
             OnRunMetric(scope=project, filter=RunEvent.metric("c") > 0)

@@ -24,11 +24,10 @@ from wandb_auto_widget.automations import (
     RunEvent,
     SendWebhook,
 )
+from wandb_auto_widget.demo.receiver import Faults, Receiver
 from wandb_auto_widget.server.engine import RetryPolicy
 from wandb_auto_widget.server.gql import limits
 from wandb_auto_widget.server.gql.limits import DocumentCache
-
-from .receiver import Behaviour, Receiver
 
 HISTORY = "wandb-history.jsonl"
 
@@ -165,8 +164,8 @@ def test_one_unusable_url_or_hanging_endpoint_never_stops_other_deliveries(
     project = api.create_project("deliveries")
     with (
         Receiver() as good,
-        Receiver(Behaviour(delay_s=30)) as hanging,
-        Receiver(Behaviour(fixed_status=500)) as failing,
+        Receiver(Faults(delay_s=30)) as hanging,
+        Receiver(Faults(fixed_status=500)) as failing,
     ):
         hooks = {
             name: api.create_webhook_integration(name, url)

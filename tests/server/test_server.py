@@ -26,7 +26,7 @@ def test_database_is_wal_with_foreign_keys_and_migrations(db_path: Path) -> None
     db = Database(db_path)
     conn = db.read()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with pytest.raises(sqlite3.OperationalError, match="readonly|read-only"):
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only"):
         conn.execute("DELETE FROM entities")  # readers cannot write
     with db.write() as write:
         assert write.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -114,6 +114,13 @@ def test_bad_trigger_input_names_the_field_and_writes_nothing(
         ({"scopeID": "bm9wZQ=="}, "scopeID"),
         ({"triggeredActionType": "GENERIC_WEBHOOK"}, "triggeredActionConfig"),
         ({"name": "x" * 300}, "name"),
+        (
+            {
+                "triggeredActionType": "ARIA",
+                "triggeredActionConfig": {"ariaActionInput": {"prompt": "summarize"}},
+            },
+            "triggeredActionType: ARIA prompts run only on W&B",
+        ),
     ]
     for change, field in cases:
         response = post(server, {"query": mutation, "variables": {"input": {**base, **change}}})

@@ -293,9 +293,18 @@ def test_saved_automations_are_listed_and_open_for_editing(
         }
     )
 
+    aria = Automation.from_graphql(
+        {
+            **saved.to_graphql(),
+            "id": "VHJpZ2dlcjo5OTg=",
+            "name": "ask-aria",
+            "action": {"__typename": "ARIATriggeredAction", "prompt": "why did it diverge?"},
+        }
+    )
+
     class WithWandbOnly(Api):
         def automations(self, entity: str | None = None, *, name: str | None = None) -> Any:
-            return [*super().automations(entity, name=name), queue_job]
+            return [*super().automations(entity, name=name), queue_job, aria]
 
     widget = AutomationBuilder(
         api=WithWandbOnly(base_url=server.base_url, api_key=server.api_key), project="widget-proj"
@@ -303,6 +312,10 @@ def test_saved_automations_are_listed_and_open_for_editing(
     listed = {a["name"]: a for a in widget.options["automations"]}
     assert listed["listed"]["editable"] and not listed["launch-on-fail"]["editable"]
     assert "QueueJobTriggeredAction" in listed["launch-on-fail"]["note"]
+    # ARIA prompts are modelled (code can edit them) but the form has no fields for them.
+    assert not listed["ask-aria"]["editable"] and "ARIA prompt" in listed["ask-aria"]["note"]
+    with pytest.raises(ValueError, match="ARIA prompt, which the form does not edit"):
+        widget.automation = aria
     assert invoke(widget, "_open", {"id": saved.id})["ok"]
     assert widget.editing_id == saved.id and widget.spec["name"] == "listed"
     refused = invoke(widget, "_open", {"id": queue_job.id})

@@ -12,7 +12,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ._base import to_json
-from .actions import DoNothing, SendNotification, SendWebhook, to_input_action
+from .actions import (
+    DoNothing,
+    SendNotification,
+    SendPromptToAria,
+    SendWebhook,
+    to_input_action,
+)
 from .filters import (
     And,
     Contains,
@@ -185,6 +191,8 @@ def action_source(action: Any) -> str:
     if isinstance(action, SendWebhook):
         payload = f", request_payload={action.request_payload!r}" if action.request_payload else ""
         return f"SendWebhook(integration_id={action.integration_id!r}{payload})"
+    if isinstance(action, SendPromptToAria):
+        return f"SendPromptToAria(prompt={action.prompt!r})"
     assert isinstance(action, SendNotification)
     return (
         f"SendNotification(\n    integration_id={action.integration_id!r},\n"

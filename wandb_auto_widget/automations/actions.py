@@ -1,10 +1,11 @@
-"""What an automation does when it fires: notify Slack, call a webhook, or nothing."""
+"""What an automation does when it fires: notify Slack, call a webhook, prompt W&B's ARIA
+assistant, or nothing."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from ._base import (
     JsonEncoded,
@@ -34,6 +35,7 @@ CONFIG_KEYS: dict[str, str] = {
     ActionType.NOTIFICATION.value: "notificationActionInput",
     ActionType.GENERIC_WEBHOOK.value: "genericWebhookActionInput",
     ActionType.NO_OP.value: "noOpActionInput",
+    ActionType.ARIA.value: "ariaActionInput",
 }
 """The key of each action's part of ``triggeredActionConfig``: the one spelling, used by the
 wire format here and by the server that reads it."""
@@ -148,6 +150,33 @@ class DoNothing(_InputAction):
         return CONFIG_KEYS[self.action_type.value]
 
 
+MAX_ARIA_PROMPT_BYTES = 4000
+"""W&B's limit on an ARIA prompt (UTF-8 bytes, after stripping surrounding whitespace)."""
+
+
+def _aria_prompt(value: str) -> str:
+    prompt = value.strip()
+    if not prompt:
+        raise ValueError("the ARIA prompt is empty; write what ARIA should do when this fires")
+    size = len(prompt.encode("utf-8"))
+    if size > MAX_ARIA_PROMPT_BYTES:
+        raise ValueError(
+            f"the ARIA prompt is {size} bytes; shorten it to {MAX_ARIA_PROMPT_BYTES} at most"
+        )
+    return prompt
+
+
+class SendPromptToAria(_InputAction):
+    """Send a prompt to W&B's ARIA assistant (runs on W&B only; the embedded server refuses it)."""
+
+    action_type: Literal[ActionType.ARIA] = Field(default=ActionType.ARIA, frozen=True)
+    prompt: Annotated[str, AfterValidator(_aria_prompt)]
+    """What ARIA is asked when the automation fires (at most 4,000 UTF-8 bytes)."""
+
+    def config_key(self) -> str:
+        return CONFIG_KEYS[self.action_type.value]
+
+
 # ---------------------------------------------------------------------------
 # Saved actions: what W&B returns for a saved automation.
 
@@ -203,6 +232,14 @@ class SavedNoOpAction(WireResult):
     no_op: Annotated[bool, BeforeValidator(use_default_if_none), Field(repr=False)] = True
 
 
+class SavedAriaAction(WireResult):
+    """A saved ARIA prompt action."""
+
+    typename__: Typename[Literal["ARIATriggeredAction"]] = "ARIATriggeredAction"
+    action_type: Annotated[Literal[ActionType.ARIA], Field(exclude=True)] = ActionType.ARIA
+    prompt: str
+
+
 def to_saved_action(value: Any) -> Any:
     """Accept an input action where a saved action is expected."""
     if isinstance(value, SendNotification):
@@ -218,6 +255,8 @@ def to_saved_action(value: Any) -> Any:
         )
     if isinstance(value, DoNothing):
         return SavedNoOpAction()
+    if isinstance(value, SendPromptToAria):
+        return SavedAriaAction(prompt=value.prompt)
     return value
 
 
@@ -236,11 +275,18 @@ def to_input_action(value: Any) -> Any:
         )
     if isinstance(value, SavedNoOpAction):
         return DoNothing()
+    if isinstance(value, SavedAriaAction):
+        return SendPromptToAria(prompt=value.prompt)
     return value
 
 
 _SAVED_TAGS = frozenset(
-    {"NotificationTriggeredAction", "GenericWebhookTriggeredAction", "NoOpTriggeredAction"}
+    {
+        "NotificationTriggeredAction",
+        "GenericWebhookTriggeredAction",
+        "NoOpTriggeredAction",
+        "ARIATriggeredAction",
+    }
 )
 
 
@@ -258,16 +304,17 @@ SavedAction = Annotated[
     Annotated[SavedNotificationAction, Tag("NotificationTriggeredAction")]
     | Annotated[SavedWebhookAction, Tag("GenericWebhookTriggeredAction")]
     | Annotated[SavedNoOpAction, Tag("NoOpTriggeredAction")]
+    | Annotated[SavedAriaAction, Tag("ARIATriggeredAction")]
     | Annotated[ReadOnly, Tag("read-only")],
     Discriminator(_saved_action_tag),
     BeforeValidator(to_saved_action),
 ]
-"""A saved action; one this mirror does not model (a launch-queue job, an ARIA prompt...)
-is kept as :class:`ReadOnly`."""
+"""A saved action; one this mirror does not model (a launch-queue job, a push
+notification...) is kept as :class:`ReadOnly`."""
 InputAction = Annotated[
-    SendNotification | SendWebhook | DoNothing,
+    SendNotification | SendWebhook | DoNothing | SendPromptToAria,
     BeforeValidator(to_input_action),
     Field(discriminator="action_type"),
 ]
-INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing)
-SAVED_ACTIONS = (SavedNotificationAction, SavedWebhookAction, SavedNoOpAction)
+INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing, SendPromptToAria)
+SAVED_ACTIONS = (SavedNotificationAction, SavedWebhookAction, SavedNoOpAction, SavedAriaAction)

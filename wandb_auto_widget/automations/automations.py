@@ -214,6 +214,8 @@ def saved_trigger(
             "integration": integration,
             "requestPayload": config.get("requestPayload"),
         }
+    elif action_type == "ARIA":
+        action = {"__typename": "ARIATriggeredAction", "prompt": config.get("prompt")}
     else:
         action = {"__typename": "NoOpTriggeredAction", "noOp": True}
     return {

@@ -157,12 +157,3 @@ SavedScope = Annotated[
     BeforeValidator(parse_scope),
 ]
 """The scope of a saved automation; one this mirror does not model is kept as ReadOnly."""
-
-AnyScope = (
-    _ArtifactSequenceScope,
-    _ArtifactPortfolioScope,
-    ProjectScope,
-    RegistryScope,
-    TeamScope,
-    OrgScope,
-)

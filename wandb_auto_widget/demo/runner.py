@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..server import LocalServer
 from .data import ENTITY, seed
-from .receiver import DemoReceiver
+from .receiver import Receiver
 
 SERVER_PORT, RECEIVER_PORT, LAB_PORT = 8765, 8766, 8888
 # Fixed, so that notebooks and shells keep working across restarts (loopback only). The
@@ -48,17 +48,17 @@ def run(root: Path, *, workspace: Path | None = None, lab: bool = True) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with (
-        DemoReceiver(port=RECEIVER_PORT) as receiver,
+        Receiver(port=RECEIVER_PORT, echo=True) as receiver,
         LocalServer(db=data / "demo.db", api_key=API_KEY, port=SERVER_PORT) as server,
     ):
         print(f"local W&B server: {server.base_url} (data in {data})", flush=True)
         print("preparing the demo workspace (seeded on the first run, reused after)...", flush=True)
-        seed(server.api, receiver.url)
-        print(f"webhook receiver: {receiver.url} (deliveries are printed here)", flush=True)
+        seed(server.api, receiver.base_url)
+        print(f"webhook receiver: {receiver.base_url} (deliveries are printed here)", flush=True)
         print(
             "\nTo log from a shell (e.g. python examples/train.py), first run:\n"
             f"export WANDB_BASE_URL={server.base_url} WANDB_API_KEY={API_KEY} "
-            f"DEMO_RECEIVER_URL={receiver.url}\n",
+            f"DEMO_RECEIVER_URL={receiver.base_url}\n",
             flush=True,
         )
         env = {
@@ -66,7 +66,7 @@ def run(root: Path, *, workspace: Path | None = None, lab: bool = True) -> int:
             "WANDB_BASE_URL": server.base_url,
             "WANDB_API_KEY": API_KEY,
             "WANDB_ENTITY": ENTITY,
-            "DEMO_RECEIVER_URL": receiver.url,
+            "DEMO_RECEIVER_URL": receiver.base_url,
         }
         process = None
         if lab:

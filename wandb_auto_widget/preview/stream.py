@@ -282,30 +282,10 @@ class StreamEvaluator:
             elif self.rule.kind == "change" and index >= count - w - p:
                 s.prior.push(index, value)
 
-    def forget(self, run_id: str) -> None:
-        """Drop a run's state (the engine reloads it from the database each batch)."""
-        self._runs.pop(run_id, None)
-
-    def run_state(self, run_id: str) -> dict[str, Any] | None:
-        """One run's state, JSON-serializable (None if the run was never pushed)."""
-        runs: dict[str, dict[str, Any]] = self.state_dict_for([run_id])["runs"]
-        return runs.get(run_id)
-
-    def load_run_state(self, run_id: str, state: Mapping[str, Any]) -> None:
-        """Restore one run's state saved by :meth:`run_state` (same filter and policy)."""
-        self._runs[run_id] = self._restore(state)
-
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serializable snapshot of every run's state, for :meth:`load_state`."""
-        return self.state_dict_for(list(self._runs))
-
-    def state_dict_for(self, run_ids: list[str]) -> dict[str, Any]:
-        """A snapshot of the given runs' state (those that exist), for :meth:`load_state`."""
         runs = {}
-        for run_id in run_ids:
-            s = self._runs.get(run_id)
-            if s is None:
-                continue
+        for run_id, s in self._runs.items():
             runs[run_id] = {
                 "last_step": s.last_step,
                 "count": s.count,

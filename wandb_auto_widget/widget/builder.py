@@ -97,6 +97,9 @@ class AutomationBuilder(anywidget.AnyWidget):
 
     @automation.setter
     def automation(self, value: NewAutomation | Automation) -> None:
+        reason = spec_module.why_not_editable(value)
+        if reason is not None:
+            raise ValueError(f"the builder cannot edit this automation: {reason}")
         self.editing_id = value.id if isinstance(value, Automation) else ""
         self.spec = spec_module.from_automation(value)
 
@@ -184,9 +187,9 @@ class AutomationBuilder(anywidget.AnyWidget):
             return {"ok": False, "message": str(exc)}
         if not found:
             return {"ok": False, "message": "That automation no longer exists."}
-        if not found[0].editable:
-            parts = ", ".join(p.describe() for p in found[0].read_only_parts)
-            message = f"Not editable here: it uses {parts}. Edit it in the W&B App."
+        reason = spec_module.why_not_editable(found[0])
+        if reason is not None:
+            message = f"Not editable here: {reason}."
             self.status = {"state": "error", "message": message, "id": "", "name": ""}
             return {"ok": False, "message": message}
         self.automation = found[0]
@@ -332,12 +335,11 @@ class AutomationBuilder(anywidget.AnyWidget):
                 {
                     "id": a.id,
                     "name": a.name,
-                    "editable": a.editable,
-                    "note": ""
-                    if a.editable
-                    else "not editable here: " + ", ".join(p.describe() for p in a.read_only_parts),
+                    "editable": reason is None,
+                    "note": "" if reason is None else f"not editable here: {reason}",
                 }
                 for a in saved
+                for reason in [spec_module.why_not_editable(a)]
             ],
         }
 

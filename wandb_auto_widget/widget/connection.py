@@ -17,7 +17,6 @@ class Connection:
     """An Api and a line that tells the user where it points."""
 
     api: Api
-    kind: str  # "wandb" or "local"
     label: str
 
 
@@ -25,11 +24,11 @@ def connect(api: Api | None = None) -> Connection:
     """An Api for the builder: the given one, W&B if credentials are configured, or else an
     embedded server on a database under the user's data directory (started once per process)."""
     if api is not None:
-        return Connection(api, "custom", f"Connected to {api.base_url}")
+        return Connection(api, f"Connected to {api.base_url}")
     candidate = Api()
     if candidate.has_credentials:
         where = "W&B" if candidate.base_url == DEFAULT_BASE_URL else "the W&B server at"
-        return Connection(candidate, "wandb", f"Connected to {where} {candidate.base_url}")
+        return Connection(candidate, f"Connected to {where} {candidate.base_url}")
     candidate.close()
     global _local_server
     with _local_lock:
@@ -40,7 +39,6 @@ def connect(api: Api | None = None) -> Connection:
         server = _local_server
     return Connection(
         server.api,
-        "local",
         f"No W&B credentials found: using the local server at {server.base_url} "
         f"(data in {server.db_path})",
     )

@@ -28,7 +28,9 @@ from ..automations import (
     RunEvent,
     RunMetricFilter,
     RunStateFilter,
+    SavedAriaAction,
     SendNotification,
+    SendPromptToAria,
     SendWebhook,
 )
 from ..automations.actions import to_input_action
@@ -363,8 +365,19 @@ def _run_filter_spec(run_filter: Any) -> dict[str, Any]:
     }
 
 
+def why_not_editable(obj: NewAutomation | Automation) -> str | None:
+    """Why the form cannot show ``obj`` (None when it can): parts this package does not
+    model, or an action the form has no fields for."""
+    if isinstance(obj, Automation) and not obj.editable:
+        parts = ", ".join(p.describe() for p in obj.read_only_parts)
+        return f"it uses {parts}; edit it in the W&B App"
+    if isinstance(obj.action, (SendPromptToAria, SavedAriaAction)):
+        return "its action is an ARIA prompt, which the form does not edit; edit it in code"
+    return None
+
+
 def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
-    """A spec that fills the form with ``obj``."""
+    """A spec that fills the form with ``obj`` (check :func:`why_not_editable` first)."""
     spec = dict(DEFAULT_SPEC)
     if isinstance(obj, Automation):
         event, action = obj.to_input_event(), to_input_action(obj.action)

@@ -10,8 +10,6 @@ from typing import Any
 
 from .db import now
 
-EXECUTION_STATUSES = ("PENDING", "FINISHED", "FAILED")
-
 
 def insert(conn: sqlite3.Connection, values: dict[str, Any]) -> int:
     """Record one execution; returns its id."""

@@ -21,7 +21,9 @@ from .entities import project_by_id
 from .ids import decode, encode
 from .integrations import get_integration, integration_json
 
-_ACTION_KEYS = CONFIG_KEYS
+# The actions this server runs. ARIA prompts are answered by W&B's hosted assistant, which
+# has no local counterpart, so they are refused rather than stored and never run.
+_ACTION_KEYS = {kind: key for kind, key in CONFIG_KEYS.items() if kind != "ARIA"}
 _RUN_EVENTS = frozenset(
     {
         EventType.RUN_METRIC,
@@ -86,6 +88,11 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise Invalid("name: required, 1 to 255 characters")
     action_type = data.get("triggeredActionType")
+    if action_type == "ARIA":
+        raise Invalid(
+            "triggeredActionType: ARIA prompts run only on W&B (its hosted assistant answers "
+            "them); on this server use NOTIFICATION, GENERIC_WEBHOOK or NO_OP"
+        )
     key = _ACTION_KEYS.get(str(action_type))
     if key is None:
         raise Invalid(

@@ -91,31 +91,7 @@ def append_lines(
     fresh = lines[count - offset :]
     if not fresh:
         return []
-    parsed: list[dict[str, Any]] = []
-    texts = list(fresh)  # as stored: a row given the server's time is written anew
-    for i, line in enumerate(fresh):
-        where = f"content[{count - offset + i}]"
-        try:
-            row = loads(line)
-        except JSONTextError:
-            raise Invalid(f"{where}: not a JSON line") from None
-        if not isinstance(row, dict):
-            raise Invalid(f"{where}: a history line must be a JSON object")
-        step = row.get("_step")
-        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= INT64_MAX:
-            raise Invalid(f"{where}: '_step' must be an integer from 0 to {INT64_MAX}")
-        stamp = row.get("_timestamp", _MISSING)
-        if stamp is _MISSING:
-            # Documented: a row without a time gets the time the server received it.
-            row["_timestamp"] = received_at
-            texts[i] = dumps(row)
-        elif (
-            isinstance(stamp, bool)
-            or not isinstance(stamp, (int, float))
-            or not math.isfinite(_as_float(stamp))
-        ):
-            raise Invalid(f"{where}: '_timestamp' must be a number of seconds since the epoch")
-        parsed.append(row)
+    parsed, texts = _checked_rows(fresh, count - offset, received_at)
 
     keys = _KeyCache(conn)
     last_step = run["last_step"]
@@ -163,6 +139,40 @@ def append_lines(
         (count + len(fresh), last_step, dumps(summary), run_id),
     )
     return accepted
+
+
+def _checked_rows(
+    lines: Sequence[str], first: int, received_at: float
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse and check new history lines (``first`` is the first one's index in the batch);
+    returns the rows and their text as stored (a row given the server's time is written
+    anew). The whole batch is rejected on the first bad line, naming it."""
+    parsed: list[dict[str, Any]] = []
+    texts = list(lines)
+    for i, line in enumerate(lines):
+        where = f"content[{first + i}]"
+        try:
+            row = loads(line)
+        except JSONTextError:
+            raise Invalid(f"{where}: not a JSON line") from None
+        if not isinstance(row, dict):
+            raise Invalid(f"{where}: a history line must be a JSON object")
+        step = row.get("_step")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= INT64_MAX:
+            raise Invalid(f"{where}: '_step' must be an integer from 0 to {INT64_MAX}")
+        stamp = row.get("_timestamp", _MISSING)
+        if stamp is _MISSING:
+            # Documented: a row without a time gets the time the server received it.
+            row["_timestamp"] = received_at
+            texts[i] = dumps(row)
+        elif (
+            isinstance(stamp, bool)
+            or not isinstance(stamp, (int, float))
+            or not math.isfinite(_as_float(stamp))
+        ):
+            raise Invalid(f"{where}: '_timestamp' must be a number of seconds since the epoch")
+        parsed.append(row)
+    return parsed, texts
 
 
 def history_keys(conn: sqlite3.Connection, run: sqlite3.Row) -> dict[str, Any] | None:

@@ -51,9 +51,18 @@ PUBLIC = {
 }
 
 # Ours beyond wandb.automations' own __all__: names wandb exports from submodules (Agg,
-# the filter operators, the saved types) and ReadOnly, which keeps what this package
-# does not model.
-AUTOMATIONS_EXTRA = {
+# the filter operators, the saved types), ReadOnly, which keeps what this package
+# does not model, and the extensions only our engine runs (docs/automations.md).
+EXTENSIONS = {
+    "MetricNonFiniteFilter",
+    "MetricPlateauFilter",
+    "OnRunStalled",
+    "RunStalledFilter",
+    "SavedStopRunAction",
+    "StopRun",
+    "extension_parts",
+}
+AUTOMATIONS_EXTRA = EXTENSIONS | {
     "Agg",
     "AlertSeverity",
     "And",

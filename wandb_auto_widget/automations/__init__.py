@@ -18,10 +18,12 @@ from .actions import (
     SavedAriaAction,
     SavedNoOpAction,
     SavedNotificationAction,
+    SavedStopRunAction,
     SavedWebhookAction,
     SendNotification,
     SendPromptToAria,
     SendWebhook,
+    StopRun,
 )
 from .automations import Automation, NewAutomation
 from .events import (
@@ -35,13 +37,16 @@ from .events import (
     OnRemoveArtifactTag,
     OnRemoveCollectionTag,
     OnRunMetric,
+    OnRunStalled,
     OnRunState,
     OnUnlinkArtifact,
     RunEvent,
     RunMetricFilter,
+    RunStalledFilter,
     RunStateFilter,
     SavedEvent,
 )
+from .extensions import MetricNonFiniteFilter, MetricPlateauFilter, extension_parts
 from .filters import And, FilterExpr, Not, Or
 from .integrations import Integration, SlackIntegration, WebhookIntegration
 from .metric_filters import (
@@ -80,6 +85,8 @@ __all__ = [
     "FilterExpr",
     "Integration",
     "MetricChangeFilter",
+    "MetricNonFiniteFilter",
+    "MetricPlateauFilter",
     "MetricThresholdFilter",
     "MetricZScoreFilter",
     "NewAutomation",
@@ -92,6 +99,7 @@ __all__ = [
     "OnRemoveArtifactTag",
     "OnRemoveCollectionTag",
     "OnRunMetric",
+    "OnRunStalled",
     "OnRunState",
     "OnUnlinkArtifact",
     "Or",
@@ -102,11 +110,13 @@ __all__ = [
     "ReportedRunState",
     "RunEvent",
     "RunMetricFilter",
+    "RunStalledFilter",
     "RunStateFilter",
     "SavedAriaAction",
     "SavedEvent",
     "SavedNoOpAction",
     "SavedNotificationAction",
+    "SavedStopRunAction",
     "SavedWebhookAction",
     "ScopeType",
     "SendNotification",
@@ -114,6 +124,8 @@ __all__ = [
     "SendWebhook",
     "SlackIntegration",
     "StateFilter",
+    "StopRun",
     "TeamScope",
     "WebhookIntegration",
+    "extension_parts",
 ]

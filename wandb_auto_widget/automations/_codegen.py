@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ._base import to_json
@@ -17,8 +18,10 @@ from .actions import (
     SendNotification,
     SendPromptToAria,
     SendWebhook,
+    StopRun,
     to_input_action,
 )
+from .extensions import MetricNonFiniteFilter, MetricPlateauFilter
 from .filters import (
     And,
     Contains,
@@ -54,6 +57,7 @@ _FIELD_METHODS: dict[type, str] = {
     Regex: "matches_regex",
     Exists: "exists",
 }
+_AGG_METHODS = {"MAX": "max", "MIN": "min", "AVERAGE": "mean"}
 _FIELDS = {
     "display_name": "RunEvent.name",
     "alias": "ArtifactEvent.alias",
@@ -91,8 +95,12 @@ def _mongo_source(expr: Any) -> str:
 
 
 def metric_condition(cond: Any) -> str:
-    """DSL source for a threshold, change or z-score condition."""
+    """DSL source for a threshold, change, z-score, plateau or non-finite condition."""
     metric = f"RunEvent.metric({cond.name!r})"
+    if isinstance(cond, MetricNonFiniteFilter):
+        return f"{metric}.non_finite()"
+    if isinstance(cond, MetricPlateauFilter):
+        return _plateau_source(metric, cond)
     if isinstance(cond, MetricZScoreFilter):
         base = f"{metric}.zscore({cond.window})"
         if cond.change_dir.value == "ANY":
@@ -101,9 +109,7 @@ def metric_condition(cond: Any) -> str:
             return f"{base} < -{cond.threshold!r}"
         return f"{base} > {cond.threshold!r}"
     if cond.agg is not None:
-        metric += (
-            f".{ {'MAX': 'max', 'MIN': 'min', 'AVERAGE': 'mean'}[cond.agg.value] }({cond.window})"
-        )
+        metric += f".{_AGG_METHODS[cond.agg.value]}({cond.window})"
     elif cond.window != 1:
         return _constructor(cond)
     if isinstance(cond, MetricThresholdFilter):
@@ -116,6 +122,18 @@ def metric_condition(cond: Any) -> str:
     verb = {"ANY": "changes_by", "INCREASE": "increases_by", "DECREASE": "decreases_by"}
     kind = "frac" if cond.change_type.value == "RELATIVE" else "diff"
     return f"{metric}.{verb[cond.change_dir.value]}({kind}={cond.threshold!r})"
+
+
+def _plateau_source(metric: str, cond: MetricPlateauFilter) -> str:
+    if cond.agg is not None:
+        metric += f".{_AGG_METHODS[cond.agg.value]}({cond.window})"
+    defaults = MetricPlateauFilter.model_fields
+    args = [
+        f"{name}={getattr(cond, name)!r}"
+        for name in ("mode", "patience", "threshold", "threshold_mode", "cooldown", "warmup")
+        if name == "patience" or getattr(cond, name) != defaults[name].default
+    ]
+    return f"{metric}.plateau({', '.join(args)})"
 
 
 def _constructor(model: Any) -> str:
@@ -159,7 +177,7 @@ def scope_source(scope: Any) -> str:
 
 def event_source(event: _BaseEventInput) -> str:
     """Source for an input event."""
-    from .events import OnRunMetric, OnRunState, RunMetricFilter, RunStateFilter
+    from .events import OnRunMetric, OnRunStalled, OnRunState, RunMetricFilter, RunStateFilter
 
     cls = type(event).__name__
     scope = scope_source(event.scope)
@@ -171,6 +189,15 @@ def event_source(event: _BaseEventInput) -> str:
         sflt: RunStateFilter = event.filter
         src = _combined(sflt.run, _state_condition(sflt.state), "RunStateFilter", "state")
         return f"{cls}(\n    scope={scope},\n    filter={src},\n)"
+    if isinstance(event, OnRunStalled):
+        stalled = event.filter.stalled
+        args = [f"scope={scope}", f"after={_timedelta_source(event.after)}"]
+        if stalled.notify_resolved:
+            args.append("resolved=True")
+        if event.filter.run.exprs:
+            run = event.filter.run
+            args.append(f"runs={_filter_expr(run) or _mongo_source(run)}")
+        return f"{cls}(\n    " + ",\n    ".join(args) + ",\n)"
     inner = event.filter
     # Artifact filters are stored as Or(And(x)); write just x.
     if isinstance(inner, Or) and len(inner.exprs) == 1 and isinstance(inner.exprs[0], And):
@@ -183,6 +210,14 @@ def event_source(event: _BaseEventInput) -> str:
     return f"{cls}(\n    scope={scope},\n    filter={_mongo_source(inner)},\n)"
 
 
+def _timedelta_source(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds % size == 0:
+            return f"timedelta({unit}={seconds // size})"
+    return f"timedelta(seconds={seconds})"
+
+
 def action_source(action: Any) -> str:
     """Source for an input (or saved) action."""
     action = to_input_action(action)
@@ -191,6 +226,8 @@ def action_source(action: Any) -> str:
     if isinstance(action, SendWebhook):
         payload = f", request_payload={action.request_payload!r}" if action.request_payload else ""
         return f"SendWebhook(integration_id={action.integration_id!r}{payload})"
+    if isinstance(action, StopRun):
+        return "StopRun()"
     if isinstance(action, SendPromptToAria):
         return f"SendPromptToAria(prompt={action.prompt!r})"
     assert isinstance(action, SendNotification)
@@ -209,7 +246,8 @@ def _imports(source: str, extra: tuple[str, ...] = ()) -> str:
     from . import __all__ as public
 
     used = sorted({n for n in public if re.search(rf"\b{n}[(.]", source)} | set(extra))
-    return f"from wandb_auto_widget.automations import {', '.join(used)}\n"
+    stdlib = "from datetime import timedelta\n\n" if "timedelta(" in source else ""
+    return f"{stdlib}from wandb_auto_widget.automations import {', '.join(used)}\n"
 
 
 def snippet(variable: str, expression: str, extra_imports: tuple[str, ...] = ()) -> str:

@@ -29,6 +29,7 @@ class ActionType(LenientStrEnum):
     NOTIFICATION = "NOTIFICATION"
     ARIA = "ARIA"
     PUSH_NOTIFICATION = "PUSH_NOTIFICATION"
+    STOP_RUN = "STOP_RUN"  # extension: run by this package's engine only
 
 
 CONFIG_KEYS: dict[str, str] = {
@@ -36,6 +37,7 @@ CONFIG_KEYS: dict[str, str] = {
     ActionType.GENERIC_WEBHOOK.value: "genericWebhookActionInput",
     ActionType.NO_OP.value: "noOpActionInput",
     ActionType.ARIA.value: "ariaActionInput",
+    ActionType.STOP_RUN.value: "stopRunActionInput",
 }
 """The key of each action's part of ``triggeredActionConfig``: the one spelling, used by the
 wire format here and by the server that reads it."""
@@ -177,6 +179,25 @@ class SendPromptToAria(_InputAction):
         return CONFIG_KEYS[self.action_type.value]
 
 
+class StopRun(_InputAction):
+    """[extension: embedded engine only] Stop the run that fired the event.
+
+    The embedded server answers the run's next ``file_stream`` request with
+    ``{"stopped": true}``; the wandb SDK then stops the run from its side (it interrupts
+    the training script's main thread, as ``wandb.Api().run(path).stop()`` does), within
+    its polling interval. Works with any run event.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    action_type: Literal[ActionType.STOP_RUN] = Field(default=ActionType.STOP_RUN, frozen=True)
+    stop_run: Annotated[
+        bool, BeforeValidator(use_default_if_none), Field(alias="stopRun", repr=False)
+    ] = True
+
+    def config_key(self) -> str:
+        return CONFIG_KEYS[self.action_type.value]
+
+
 # ---------------------------------------------------------------------------
 # Saved actions: what W&B returns for a saved automation.
 
@@ -240,6 +261,14 @@ class SavedAriaAction(WireResult):
     prompt: str
 
 
+class SavedStopRunAction(WireResult):
+    """[extension] A saved stop-run action."""
+
+    typename__: Typename[Literal["StopRunTriggeredAction"]] = "StopRunTriggeredAction"
+    action_type: Annotated[Literal[ActionType.STOP_RUN], Field(exclude=True)] = ActionType.STOP_RUN
+    stop_run: Annotated[bool, BeforeValidator(use_default_if_none), Field(repr=False)] = True
+
+
 def to_saved_action(value: Any) -> Any:
     """Accept an input action where a saved action is expected."""
     if isinstance(value, SendNotification):
@@ -257,6 +286,8 @@ def to_saved_action(value: Any) -> Any:
         return SavedNoOpAction()
     if isinstance(value, SendPromptToAria):
         return SavedAriaAction(prompt=value.prompt)
+    if isinstance(value, StopRun):
+        return SavedStopRunAction()
     return value
 
 
@@ -277,6 +308,8 @@ def to_input_action(value: Any) -> Any:
         return DoNothing()
     if isinstance(value, SavedAriaAction):
         return SendPromptToAria(prompt=value.prompt)
+    if isinstance(value, SavedStopRunAction):
+        return StopRun()
     return value
 
 
@@ -286,6 +319,7 @@ _SAVED_TAGS = frozenset(
         "GenericWebhookTriggeredAction",
         "NoOpTriggeredAction",
         "ARIATriggeredAction",
+        "StopRunTriggeredAction",
     }
 )
 
@@ -305,6 +339,7 @@ SavedAction = Annotated[
     | Annotated[SavedWebhookAction, Tag("GenericWebhookTriggeredAction")]
     | Annotated[SavedNoOpAction, Tag("NoOpTriggeredAction")]
     | Annotated[SavedAriaAction, Tag("ARIATriggeredAction")]
+    | Annotated[SavedStopRunAction, Tag("StopRunTriggeredAction")]
     | Annotated[ReadOnly, Tag("read-only")],
     Discriminator(_saved_action_tag),
     BeforeValidator(to_saved_action),
@@ -312,9 +347,15 @@ SavedAction = Annotated[
 """A saved action; one this mirror does not model (a launch-queue job, a push
 notification...) is kept as :class:`ReadOnly`."""
 InputAction = Annotated[
-    SendNotification | SendWebhook | DoNothing | SendPromptToAria,
+    SendNotification | SendWebhook | DoNothing | SendPromptToAria | StopRun,
     BeforeValidator(to_input_action),
     Field(discriminator="action_type"),
 ]
-INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing, SendPromptToAria)
-SAVED_ACTIONS = (SavedNotificationAction, SavedWebhookAction, SavedNoOpAction, SavedAriaAction)
+INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing, SendPromptToAria, StopRun)
+SAVED_ACTIONS = (
+    SavedNotificationAction,
+    SavedWebhookAction,
+    SavedNoOpAction,
+    SavedAriaAction,
+    SavedStopRunAction,
+)

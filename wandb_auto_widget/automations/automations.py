@@ -216,6 +216,8 @@ def saved_trigger(
         }
     elif action_type == "ARIA":
         action = {"__typename": "ARIATriggeredAction", "prompt": config.get("prompt")}
+    elif action_type == "STOP_RUN":
+        action = {"__typename": "StopRunTriggeredAction", "stopRun": True}
     else:
         action = {"__typename": "NoOpTriggeredAction", "noOp": True}
     return {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ._base import JsonEncoded, LenientStrEnum, Typename, WireModel, WireResult, ensure_json
 from .actions import INPUT_ACTIONS, SAVED_ACTIONS
+from .extensions import MetricNonFiniteFilter, MetricPlateauFilter, StalledCondition
 from .filters import And, FilterableField, MongoLikeFilter, wrap_mutation_filter, wrap_run_filter
 from .metric_filters import (
     MetricChangeFilter,
@@ -42,12 +44,18 @@ class EventType(LenientStrEnum):
     RUN_METRIC_CHANGE = "RUN_METRIC_CHANGE"
     RUN_METRIC_ZSCORE = "RUN_METRIC_ZSCORE"
     RUN_STATE = "RUN_STATE"
+    # Extensions: run by this package's engine only (see extensions.py).
+    RUN_METRIC_PLATEAU = "RUN_METRIC_PLATEAU"
+    RUN_METRIC_NON_FINITE = "RUN_METRIC_NON_FINITE"
+    RUN_STALLED = "RUN_STALLED"
 
 
 RUN_METRIC_EVENTS = (
     EventType.RUN_METRIC_THRESHOLD,
     EventType.RUN_METRIC_CHANGE,
     EventType.RUN_METRIC_ZSCORE,
+    EventType.RUN_METRIC_PLATEAU,
+    EventType.RUN_METRIC_NON_FINITE,
 )
 
 
@@ -99,6 +107,42 @@ class _WrappedZScore(WireModel):
         return {"zscore_filter": value} if _validates_as(MetricZScoreFilter, value) else value
 
 
+class _WrappedPlateau(WireModel):
+    event_type: Annotated[
+        Literal[EventType.RUN_METRIC_PLATEAU], Field(exclude=True, repr=False)
+    ] = EventType.RUN_METRIC_PLATEAU
+    plateau_filter: MetricPlateauFilter
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, value: Any) -> Any:
+        return {"plateau_filter": value} if _validates_as(MetricPlateauFilter, value) else value
+
+
+class _WrappedNonFinite(WireModel):
+    event_type: Annotated[
+        Literal[EventType.RUN_METRIC_NON_FINITE], Field(exclude=True, repr=False)
+    ] = EventType.RUN_METRIC_NON_FINITE
+    non_finite_filter: MetricNonFiniteFilter
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest(cls, value: Any) -> Any:
+        return (
+            {"non_finite_filter": value} if _validates_as(MetricNonFiniteFilter, value) else value
+        )
+
+
+_CONDITIONS = (
+    MetricThresholdFilter,
+    MetricChangeFilter,
+    MetricZScoreFilter,
+    MetricPlateauFilter,
+    MetricNonFiniteFilter,
+)
+AnyMetricCondition = MetricCondition | MetricPlateauFilter | MetricNonFiniteFilter
+
+
 RunFilter = Annotated[
     JsonEncoded[MongoLikeFilter], AfterValidator(wrap_run_filter), Field(alias="run_filter")
 ]
@@ -110,7 +154,8 @@ class RunMetricFilter(WireModel):
     run: RunFilter = And()
     """Which runs the event applies to (a ``$and`` of conditions on the run)."""
     metric: Annotated[
-        _WrappedThreshold | _WrappedChange | _WrappedZScore, Field(alias="run_metric_filter")
+        _WrappedThreshold | _WrappedChange | _WrappedZScore | _WrappedPlateau | _WrappedNonFinite,
+        Field(alias="run_metric_filter"),
     ]
     """The metric condition."""
     legacy_metric_filter: Annotated[
@@ -121,19 +166,23 @@ class RunMetricFilter(WireModel):
     @model_validator(mode="before")
     @classmethod
     def _nest(cls, value: Any) -> Any:
-        for condition in (MetricThresholdFilter, MetricChangeFilter, MetricZScoreFilter):
+        for condition in _CONDITIONS:
             if _validates_as(condition, value):
                 return {"metric": value}
         return value
 
     @property
-    def condition(self) -> MetricCondition:
+    def condition(self) -> AnyMetricCondition:
         """The unwrapped metric condition."""
         wrapped = self.metric
         if isinstance(wrapped, _WrappedThreshold):
             return wrapped.threshold_filter
         if isinstance(wrapped, _WrappedChange):
             return wrapped.change_filter
+        if isinstance(wrapped, _WrappedPlateau):
+            return wrapped.plateau_filter
+        if isinstance(wrapped, _WrappedNonFinite):
+            return wrapped.non_finite_filter
         return wrapped.zscore_filter
 
 
@@ -149,6 +198,16 @@ class RunStateFilter(WireModel):
     @classmethod
     def _nest(cls, value: Any) -> Any:
         return {"state": value} if _validates_as(StateFilter, value) else value
+
+
+class RunStalledFilter(WireModel):
+    """[extension] A run filter combined with how long a run may be silent
+    (``OnRunStalled.filter``)."""
+
+    run: RunFilter = And()
+    """Which runs are watched."""
+    stalled: Annotated[StalledCondition, Field(alias="run_stalled_filter")]
+    """How long without history, and whether to send "resolved"."""
 
 
 class _WrappedSavedEventFilter(WireModel):
@@ -173,7 +232,9 @@ class SavedEvent(WireResult):
         "FilterEventTriggeringCondition"
     )
     event_type: Annotated[EventType, Field(frozen=True)]
-    filter: JsonEncoded[RunMetricFilter | RunStateFilter | _WrappedSavedEventFilter]
+    filter: JsonEncoded[
+        RunMetricFilter | RunStateFilter | RunStalledFilter | _WrappedSavedEventFilter
+    ]
     """The condition, decoded from W&B's JSON string."""
 
     @model_validator(mode="before")
@@ -285,7 +346,11 @@ class OnRunMetric(_BaseRunEventInput):
     """A run metric meets a condition, e.g. ``RunEvent.metric("loss").mean(5) > 0.5``."""
 
     event_type: Literal[
-        EventType.RUN_METRIC_THRESHOLD, EventType.RUN_METRIC_CHANGE, EventType.RUN_METRIC_ZSCORE
+        EventType.RUN_METRIC_THRESHOLD,
+        EventType.RUN_METRIC_CHANGE,
+        EventType.RUN_METRIC_ZSCORE,
+        EventType.RUN_METRIC_PLATEAU,
+        EventType.RUN_METRIC_NON_FINITE,
     ]
     filter: JsonEncoded[RunMetricFilter]
     """The run filter and metric condition."""
@@ -295,8 +360,14 @@ class OnRunMetric(_BaseRunEventInput):
     def _infer_event_type(cls, data: Any) -> Any:
         # The event type is implied by which metric condition the filter holds.
         if isinstance(data, dict) and "filter" in data:
-            parsed = RunMetricFilter.model_validate_json(ensure_json(data["filter"]))
-            return {**data, "event_type": parsed.metric.event_type}
+            given = data["filter"]
+            if isinstance(given, (RunMetricFilter, *_CONDITIONS)):
+                # Typed objects are wrapped as they are: a bare condition's JSON can be
+                # ambiguous (non_finite's {"name"} also reads as a z-score with defaults).
+                parsed = RunMetricFilter.model_validate(given)
+            else:
+                parsed = RunMetricFilter.model_validate_json(ensure_json(given))
+            return {**data, "filter": parsed, "event_type": parsed.metric.event_type}
         return data
 
 
@@ -306,6 +377,41 @@ class OnRunState(_BaseRunEventInput):
     event_type: Literal[EventType.RUN_STATE] = EventType.RUN_STATE
     filter: JsonEncoded[RunStateFilter]
     """The run filter and the states that trigger."""
+
+
+class OnRunStalled(_BaseRunEventInput):
+    """[extension: embedded engine only] A running run logs no history for ``after``.
+
+    ``OnRunStalled(scope=project, after=timedelta(minutes=15), resolved=True)``; ``runs=``
+    takes a run filter such as ``RunEvent.name.contains("sweep")``. Fires once per stall;
+    with ``resolved=True`` a second message says when the run logs again. A run that still
+    sends system metrics but logs nothing (a hung data loader, a deadlock) is stalled.
+    """
+
+    event_type: Literal[EventType.RUN_STALLED] = EventType.RUN_STALLED
+    filter: JsonEncoded[RunStalledFilter]
+    """The run filter and the stall condition."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_arguments(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "after" not in data:
+            return data
+        if "filter" in data:
+            raise ValueError("give either filter= or after= (with runs= and resolved=)")
+        after = data["after"]
+        seconds = after.total_seconds() if isinstance(after, timedelta) else after
+        rest = {k: v for k, v in data.items() if k not in ("after", "resolved", "runs")}
+        condition = {"after_seconds": seconds, "notify_resolved": data.get("resolved", False)}
+        return {
+            **rest,
+            "filter": {"run": data.get("runs") or And(), "stalled": condition},
+        }
+
+    @property
+    def after(self) -> timedelta:
+        """How long a running run may go without logging history."""
+        return timedelta(seconds=self.filter.stalled.after_seconds)
 
 
 InputEvent = Annotated[
@@ -318,7 +424,8 @@ InputEvent = Annotated[
     | OnRemoveCollectionTag
     | OnCreateArtifact
     | OnRunMetric
-    | OnRunState,
+    | OnRunState
+    | OnRunStalled,
     Field(discriminator="event_type"),
 ]
 EVENT_CLASSES: dict[EventType, type[_BaseEventInput]] = {
@@ -334,6 +441,9 @@ EVENT_CLASSES: dict[EventType, type[_BaseEventInput]] = {
     EventType.RUN_METRIC_CHANGE: OnRunMetric,
     EventType.RUN_METRIC_ZSCORE: OnRunMetric,
     EventType.RUN_STATE: OnRunState,
+    EventType.RUN_METRIC_PLATEAU: OnRunMetric,
+    EventType.RUN_METRIC_NON_FINITE: OnRunMetric,
+    EventType.RUN_STALLED: OnRunStalled,
 }
 
 

@@ -25,6 +25,7 @@ from .filters import BaseOp, FilterExpr
 
 if TYPE_CHECKING:
     from .events import RunMetricFilter
+    from .extensions import MetricNonFiniteFilter, MetricPlateauFilter
 
 MONGO_TO_PY: Final[dict[str, str]] = {
     "$eq": "==",
@@ -260,6 +261,32 @@ class _MetricOperand(WireModel):
         """A decrease of at least ``diff`` or ``frac``."""
         return self.changes_by(diff=diff, frac=frac, _dir=ChangeDir.DECREASE)
 
+    def plateau(
+        self,
+        *,
+        mode: str = "min",
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        warmup: int = 0,
+    ) -> MetricPlateauFilter:
+        """[extension: embedded engine only] Fires where PyTorch's ``ReduceLROnPlateau``
+        (with these arguments) would cut the learning rate: on the ``patience + 1``-th value
+        in a row that fails to improve on the best by ``threshold``. ``warmup`` skips the
+        run's first values. See :class:`~.extensions.MetricPlateauFilter`."""
+        from .extensions import MetricPlateauFilter
+
+        return MetricPlateauFilter(
+            **self._fields(),
+            mode=mode,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=threshold_mode,
+            cooldown=cooldown,
+            warmup=warmup,
+        )
+
 
 class MetricVal(_MetricOperand):
     """A metric's latest logged value; returned by ``RunEvent.metric(name)``."""
@@ -285,6 +312,13 @@ class MetricVal(_MetricOperand):
     def zscore(self, window: int) -> ZScoreMetricOperand:
         """The z-score of the latest value over a window; compare with ``>``, ``<`` or ``abs()``."""
         return ZScoreMetricOperand(name=self.name, window=window)
+
+    def non_finite(self) -> MetricNonFiniteFilter:
+        """[extension: embedded engine only] Fires when the metric is logged as NaN, inf or
+        -inf. See :class:`~.extensions.MetricNonFiniteFilter`."""
+        from .extensions import MetricNonFiniteFilter
+
+        return MetricNonFiniteFilter(name=self.name)
 
 
 class MetricAgg(_MetricOperand):

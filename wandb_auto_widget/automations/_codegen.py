@@ -194,8 +194,8 @@ def event_source(event: _BaseEventInput) -> str:
         args = [f"scope={scope}", f"after={_timedelta_source(event.after)}"]
         if stalled.notify_resolved:
             args.append("resolved=True")
-        if event.filter.run.exprs:
-            run = event.filter.run
+        run: Any = event.filter.run  # a run filter is an And of expressions
+        if run.exprs:
             args.append(f"runs={_filter_expr(run) or _mongo_source(run)}")
         return f"{cls}(\n    " + ",\n    ".join(args) + ",\n)"
     inner = event.filter

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .plateau import PlateauState, plateau_batch
 from .rules import Z_TOLERANCE, Rule
 
 F64 = npt.NDArray[np.float64]
@@ -53,10 +54,32 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
     """The evaluated series (NaN where not evaluable) and the condition, per value of ``x``."""
     if x.size == 0:
         return np.full(0, np.nan), np.zeros(0, dtype=bool)
+    if rule.kind in ("plateau", "non_finite"):
+        series = x if rule.agg is None else evaluate_series(rule.smoothing(), x)[0]
+        return series, stateful_condition(rule, series, None)[0]
     anchor = float(x[0])
     d = x - anchor
     series = series_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
     return series, condition_of(rule, series)
+
+
+def stateful_condition(
+    rule: Rule, series: F64, state: PlateauState | None
+) -> tuple[npt.NDArray[np.bool_], PlateauState | None]:
+    """The condition of a rule whose past matters beyond its window (non-finite, plateau),
+    continuing from ``state``; returns it and the state after.
+
+    ``series`` is what the rule reads: values as logged, or a smoothed plateau's window
+    aggregates (NaN until the first full window, and those values are not fed)."""
+    if rule.kind == "non_finite":
+        return ~np.isfinite(series), None
+    assert rule.plateau is not None, "stateful_condition() is for non-finite and plateau rules"
+    condition = np.zeros(series.size, dtype=bool)
+    fed_at = None if rule.agg is None else np.flatnonzero(~np.isnan(series))
+    fed = series if fed_at is None else series[fed_at]
+    trace = plateau_batch(rule.plateau, fed, state or PlateauState())
+    condition[trace.fires if fed_at is None else fed_at[trace.fires]] = True
+    return condition, trace.state
 
 
 def condition_of(rule: Rule, series: F64) -> npt.NDArray[np.bool_]:

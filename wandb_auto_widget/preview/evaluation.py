@@ -122,7 +122,7 @@ def evaluate(
     resolved = resolve_policy(policy, cooldown_s)
     runs = {}
     for run_id, rows in history.items():
-        series = to_series(str(run_id), rows, rule.metric)
+        series = to_series(str(run_id), rows, rule.metric, logged=rule.logged_values)
         runs[str(run_id)] = _evaluate_run(str(run_id), rule, resolved, series)
     return Evaluation(rule, resolved, runs)
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..automations import (
     MetricChangeFilter,
+    MetricNonFiniteFilter,
+    MetricPlateauFilter,
     MetricThresholdFilter,
     MetricZScoreFilter,
     OnRunMetric,
     RunMetricFilter,
 )
+from .plateau import PlateauParams
 
-Kind = Literal["threshold", "change", "zscore"]
+Kind = Literal["threshold", "change", "zscore", "plateau", "non_finite"]
 
 Z_TOLERANCE = 1e-9
 """A window whose std is at most this fraction of its mean's magnitude counts as flat."""
@@ -28,14 +31,26 @@ class Rule:
     agg: str | None  # "MAX" | "MIN" | "AVERAGE" | None
     window: int  # values in the (current) window; 1 when agg is None
     prior: int  # values in the prior window (change only); 1 when agg is None
-    cmp: str  # threshold: "$gt".."$ne"; change/zscore: "INCREASE" | "DECREASE" | "ANY"
+    cmp: str  # threshold: "$gt".."$ne"; change/zscore: "INCREASE" | "DECREASE" | "ANY";
+    # plateau: "min" | "max"
     threshold: float
-    relative: bool = False  # change only
+    relative: bool = False  # change and plateau
+    plateau: PlateauParams | None = None  # plateau only
+
+    @property
+    def logged_values(self) -> bool:
+        """Whether the rule reads values as logged, NaN and infinities included (non-finite,
+        and plateau on the raw metric); the others read only finite values."""
+        return self.kind == "non_finite" or (self.kind == "plateau" and self.agg is None)
+
+    def smoothing(self) -> Rule:
+        """A smoothed plateau's input: the window aggregate, as a threshold rule reads it."""
+        return replace(self, kind="threshold", cmp="$gt", threshold=0.0, plateau=None)
 
     @property
     def history_needed(self) -> int:
         """Values that must have been logged before the condition can be evaluated."""
-        if self.kind == "threshold":
+        if self.kind in ("threshold", "plateau", "non_finite"):
             return self.window
         if self.kind == "change":
             return self.window + self.prior
@@ -64,6 +79,23 @@ def rule_from(filter: Any) -> Rule:
             float(filter.threshold),
             relative=filter.change_type.value == "RELATIVE",
         )
+    if isinstance(filter, MetricPlateauFilter):
+        agg = filter.agg.value if filter.agg else None
+        relative = filter.threshold_mode == "rel"
+        params = PlateauParams(
+            filter.mode,
+            filter.patience,
+            float(filter.threshold),
+            relative,
+            filter.cooldown,
+            filter.warmup,
+        )
+        window = filter.window if agg else 1
+        return Rule(
+            "plateau", filter.name, agg, window, 1, filter.mode, params.threshold, relative, params
+        )
+    if isinstance(filter, MetricNonFiniteFilter):
+        return Rule("non_finite", filter.name, None, 1, 1, "", 0.0)
     if isinstance(filter, MetricZScoreFilter):
         return Rule(
             "zscore",

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .batch import condition_of
+from .batch import condition_of, stateful_condition
 from .history import STEP, TIMESTAMP
+from .plateau import PlateauState
 from .policy import FirePolicy, PolicyLike, resolve_policy, select_fires
 from .rules import Z_TOLERANCE, Rule, rule_from
-from .values import as_number, lookup
+from .values import as_logged_number, as_number, lookup
 from .windows import SeriesBatch, Windows
 
 _STATE_VERSION = 1
@@ -38,7 +39,8 @@ class Fire:
     step: int
     timestamp: float | None
     value: float
-    """The evaluated quantity: the window aggregate, the change or the z-score."""
+    """The evaluated quantity: the window aggregate, the change or the z-score (for a
+    plateau, the value it read; for non-finite, the value logged)."""
     metric_value: float
     """The raw metric value logged at this step."""
 
@@ -49,13 +51,16 @@ def fire_batch(
     batch: SeriesBatch,
     last_condition: bool,
     last_fire_ts: float | None,
+    condition: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[list[Fire], bool, float | None]:
-    """Apply ``rule``'s comparison and the fire policy to a pushed batch's series.
+    """Apply ``rule``'s comparison (or the ``condition`` given, for rules with state of their
+    own) and the fire policy to a pushed batch's series.
 
     Returns the fires and the policy state to carry: whether the condition held at the last
     value, and the time of the last fire (for a cooldown).
     """
-    condition = condition_of(rule, batch.series)
+    if condition is None:
+        condition = condition_of(rule, batch.series)
     ts = batch.timestamps
     if policy.cooldown_s is not None:
         candidates = condition.copy()
@@ -83,6 +88,46 @@ def fire_batch(
         for i in fire_index
     ]
     return fires, bool(condition[-1]), last_fire_ts
+
+
+def fire_stateful(
+    rule: Rule,
+    policy: FirePolicy,
+    batch: SeriesBatch,
+    last_condition: bool,
+    last_fire_ts: float | None,
+    plateau: PlateauState | None,
+) -> tuple[list[Fire], bool, float | None, PlateauState | None]:
+    """:func:`fire_batch` for rules with state beyond a window (non-finite, plateau): the
+    condition continues from ``plateau``, whose next value is returned too."""
+    condition, plateau = stateful_condition(rule, batch.series, plateau)
+    fires, last_condition, last_fire_ts = fire_batch(
+        rule, policy, batch, last_condition, last_fire_ts, condition
+    )
+    return fires, last_condition, last_fire_ts, plateau
+
+
+def logged_batch(
+    run_id: str,
+    steps: npt.NDArray[np.int64],
+    timestamps: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    present: npt.NDArray[np.bool_],
+    last_step: int | None,
+) -> tuple[SeriesBatch | None, int | None]:
+    """The values a rule on logged values reads from a batch of rows: those whose step
+    increases past ``last_step`` and that logged the metric (NaN and infinities included),
+    in order; and the run's last step after the batch."""
+    if steps.size == 0:
+        return None, last_step
+    floor = np.iinfo(np.int64).min if last_step is None else last_step
+    before = np.maximum.accumulate(np.concatenate([[floor], steps[:-1]]))
+    keep = (steps > before) & present
+    last = int(max(floor, int(steps.max())))
+    if not keep.any():
+        return None, last
+    kept = values[keep]
+    return SeriesBatch(run_id, steps[keep], timestamps[keep], kept, kept), last
 
 
 class _Extreme:
@@ -126,6 +171,7 @@ class _RunState:
     prior: _Extreme | None = None
     last_condition: bool = False
     last_fire_ts: float | None = None
+    plateau: PlateauState | None = None  # plateau rules only
 
 
 class StreamEvaluator:
@@ -152,11 +198,17 @@ class StreamEvaluator:
         self._is_threshold = rule.kind == "threshold"
         self._is_average = rule.agg == "AVERAGE"
         self._holds = _predicate(rule)
+        # Non-finite and plateau rules carry state beyond a window: every batch, even of one
+        # row, goes through the vectorized path that batch evaluation uses.
+        self._stateful = rule.kind in ("plateau", "non_finite")
 
     # -- public API ------------------------------------------------------------------
 
     def push(self, run_id: str, row: Mapping[str, Any]) -> Fire | None:
         """Feed one row of ``run_id``; return the fire it causes, if any."""
+        if self._stateful:
+            fires = self.push_rows(run_id, [row])
+            return fires[0] if fires else None
         # This is the engine's hot path: attribute lookups are hoisted and the common
         # case (a plain float under the exact key) skips the general value rules.
         state = self._runs.get(run_id)
@@ -192,8 +244,9 @@ class StreamEvaluator:
         per row. It leaves exactly the state that pushing the rows one by one would.
         """
         rows = list(rows)
-        steps, stamps, values = [], [], []
+        steps, stamps, values, present = [], [], [], []
         metric = self._metric
+        read = as_logged_number if self.rule.logged_values else as_number
         for row in rows:
             step = row.get(STEP)
             if step is None:
@@ -201,14 +254,17 @@ class StreamEvaluator:
             steps.append(int(step))
             ts = as_number(row.get(TIMESTAMP))
             stamps.append(math.nan if ts is None else ts)
-            value = as_number(lookup(row, metric))
+            value = read(lookup(row, metric))
             values.append(math.nan if value is None else value)
-        return self.push_columns(
-            run_id,
+            present.append(value is not None)
+        columns = (
             np.asarray(steps, dtype=np.int64),
             np.asarray(stamps, dtype=np.float64),
             np.asarray(values, dtype=np.float64),
         )
+        if self.rule.logged_values:
+            return self._push_logged(run_id, *columns, np.asarray(present, dtype=bool))
+        return self.push_columns(run_id, *columns)
 
     def push_columns(
         self,
@@ -220,14 +276,46 @@ class StreamEvaluator:
         """:meth:`push_rows` for rows already split into columns (NaN where a value does not
         count): :meth:`push_series`, then :func:`fire_batch`, the two steps the engine runs
         for many automations at once."""
+        if self.rule.logged_values:
+            # NaN here is a logged NaN: leave rows without the metric out.
+            return self._push_logged(
+                run_id, steps, timestamps, values, np.ones(values.size, dtype=bool)
+            )
         batch = self.push_series(run_id, steps, timestamps, values)
         if batch is None:
             return []
+        return self._fire(run_id, batch)
+
+    def _fire(self, run_id: str, batch: SeriesBatch) -> list[Fire]:
         s = self._runs[run_id]
+        if self._stateful:
+            fires, s.last_condition, s.last_fire_ts, s.plateau = fire_stateful(
+                self.rule, self.policy, batch, s.last_condition, s.last_fire_ts, s.plateau
+            )
+            return fires
         fires, s.last_condition, s.last_fire_ts = fire_batch(
             self.rule, self.policy, batch, s.last_condition, s.last_fire_ts
         )
         return fires
+
+    def _push_logged(
+        self,
+        run_id: str,
+        steps: npt.NDArray[np.int64],
+        timestamps: npt.NDArray[np.float64],
+        values: npt.NDArray[np.float64],
+        present: npt.NDArray[np.bool_],
+    ) -> list[Fire]:
+        """Rules on values as logged: the rows whose step increases and that logged the
+        metric (NaN and infinities included) are the values, in order."""
+        s = self._runs.get(run_id)
+        if s is None:
+            s = self._runs[run_id] = self._new_state()
+        batch, s.last_step = logged_batch(run_id, steps, timestamps, values, present, s.last_step)
+        if batch is None:
+            return []
+        s.count += int(batch.values.size)
+        return self._fire(run_id, batch)
 
     def push_series(
         self,
@@ -265,7 +353,7 @@ class StreamEvaluator:
             s.squares.extend(after.squares.tolist())
         if self._uses_extremes:
             self._rebuild_extremes(s)
-        return advance.series(self.rule)
+        return advance.series(self.rule.smoothing() if self._stateful else self.rule)
 
     def _rebuild_extremes(self, s: _RunState) -> None:
         """The monotonic deques push() would hold, rebuilt from the carried values."""
@@ -297,6 +385,7 @@ class StreamEvaluator:
                 "prior": list(s.prior.entries) if s.prior else None,
                 "last_condition": s.last_condition,
                 "last_fire_ts": s.last_fire_ts,
+                "plateau": None if s.plateau is None else asdict(s.plateau),
             }
         return {
             "version": _STATE_VERSION,
@@ -324,6 +413,8 @@ class StreamEvaluator:
         if s.prior is not None:
             s.prior.entries.extend(raw["prior"])
         s.last_condition, s.last_fire_ts = raw["last_condition"], raw["last_fire_ts"]
+        if raw.get("plateau") is not None:
+            s.plateau = PlateauState(**raw["plateau"])
         return s
 
     # -- internals -------------------------------------------------------------------
@@ -341,6 +432,8 @@ class StreamEvaluator:
             is_max = self.rule.agg == "MAX"
             state.current = _Extreme(is_max)
             state.prior = _Extreme(is_max)
+        if self.rule.kind == "plateau":
+            state.plateau = PlateauState()
         return state
 
     def _advance(self, s: _RunState, x: float) -> float | None:

@@ -23,12 +23,21 @@ def lookup(row: Mapping[str, Any], key: str) -> Any:
     return node
 
 
+def as_logged_number(value: Any) -> float | None:
+    """The value as a float as it was logged, NaN and infinities included; None if it is not
+    a number (booleans, strings, None and other objects)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+
+
 def as_number(value: Any) -> float | None:
     """The value as a finite float, or None if it does not count as a logged value.
 
     Booleans, strings, None, NaN and infinities do not count.
     """
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    number = as_logged_number(value)
+    return number if number is not None and math.isfinite(number) else None

@@ -78,6 +78,11 @@ def _wire_name(value: float) -> str:
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
+def wire_number(value: float) -> float | str:
+    """A float for a JSON record: itself, or W&B's spelling when it is not finite."""
+    return value if math.isfinite(value) else _wire_name(value)
+
+
 def wire_values(column: Any) -> list[Any]:
     """A column as a JSON list, non-finite floats spelled as W&B spells them."""
     if isinstance(column, np.ndarray):

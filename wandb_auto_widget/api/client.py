@@ -14,6 +14,8 @@ from typing import Any
 
 from .._jsontext import dumps
 from ..automations import Automation, NewAutomation, SlackIntegration, WebhookIntegration
+from ..automations.extensions import FEATURE as EXTENSION_FEATURE
+from ..automations.extensions import extension_parts
 from ..automations.integrations import IntegrationAdapter
 from . import queries
 from .async_history import fetch_histories
@@ -367,16 +369,33 @@ class Api:
 
     # ------------------------------------------------------------------ automations
 
+    def _triggers(self, document: str) -> str:
+        """A document that reads triggers, with the extension actions where they exist."""
+        if EXTENSION_FEATURE in self.features():
+            return queries.with_extension_actions(document)
+        return document
+
+    def _check_extensions(self, obj: NewAutomation | Automation) -> None:
+        """UnsupportedError, before anything is sent, for an extension the server cannot run."""
+        parts = extension_parts(obj)
+        if parts and EXTENSION_FEATURE not in self.features():
+            raise UnsupportedError(
+                f"{' and '.join(parts)} of this automation only run on this package's engine, "
+                f"and {self.base_url} does not offer it (W&B cannot run them): save it to a "
+                "wandb-auto-widget server instead, or use W&B's own rules"
+            )
+
     def automations(
         self, entity: str | None = None, *, name: str | None = None
     ) -> list[Automation]:
         """The entity's automations, optionally only the one called ``name``."""
         entity = entity or self.default_entity
         filters = json.dumps({"name": name}) if name else None
+        document = self._triggers(queries.AUTOMATIONS)
         return [
             Automation.from_graphql(node)
             for node in self._nodes(
-                queries.AUTOMATIONS, "scope.triggers", entity=entity, perPage=50, filters=filters
+                document, "scope.triggers", entity=entity, perPage=50, filters=filters
             )
         ]
 
@@ -390,13 +409,19 @@ class Api:
         return found[0]
 
     def create_automation(self, obj: NewAutomation, **overrides: Any) -> Automation:
-        """Save a new automation; ConflictError if the name is taken."""
-        data = self._gql(queries.CREATE_AUTOMATION, input=obj.to_graphql_input(**overrides))
+        """Save a new automation; ConflictError if the name is taken. An automation with an
+        extension rule (plateau, non-finite, stalled, StopRun) needs a server that runs them:
+        UnsupportedError otherwise, naming the parts."""
+        self._check_extensions(obj)
+        document = self._triggers(queries.CREATE_AUTOMATION)
+        data = self._gql(document, input=obj.to_graphql_input(**overrides))
         return Automation.from_graphql(data["result"]["trigger"])
 
     def update_automation(self, obj: Automation, **overrides: Any) -> Automation:
         """Save changes to an automation (a full replacement); NotFoundError if it is gone."""
-        data = self._gql(queries.UPDATE_AUTOMATION, input=obj.to_graphql_input(**overrides))
+        self._check_extensions(obj)
+        document = self._triggers(queries.UPDATE_AUTOMATION)
+        data = self._gql(document, input=obj.to_graphql_input(**overrides))
         return Automation.from_graphql(data["result"]["trigger"])
 
     def delete_automation(self, obj: Automation | str) -> None:

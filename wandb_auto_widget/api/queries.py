@@ -35,6 +35,15 @@ fragment TriggerFields on Trigger {
 }
 """
 
+_ARIA = "    ... on ARIATriggeredAction { prompt }\n"
+
+
+def with_extension_actions(document: str) -> str:
+    """``document`` also asking for the extension actions' fields: for a server that
+    advertises EXTENSION_RULES only (W&B has no such type and would refuse the query)."""
+    return document.replace(_ARIA, _ARIA + "    ... on StopRunTriggeredAction { stopRun }\n")
+
+
 VIEWER = "query Viewer { viewer { id entity username } }"
 
 PROJECT = """

@@ -76,8 +76,8 @@ def file_stream(
         updated = runs.heartbeat(conn, run, exit_code=code, finish=finishing)
         if finishing:
             engine.on_run_state(conn, proj, updated, run["state"], updated["state"])
-    # Nothing above touches stop_requested, so the row read at the start is current.
-    return {"stopped": True} if run["stop_requested"] else {"exitcode": None, "limits": {}}
+    # Read after the engine ran: a StopRun automation that fired on this batch counts.
+    return {"stopped": True} if updated["stop_requested"] else {"exitcode": None, "limits": {}}
 
 
 def _chunk(chunk: Any, name: str) -> tuple[int, list[str]]:

@@ -14,7 +14,7 @@ from ...automations import OnRunMetric
 from ...automations.events import EVENT_CLASSES, EventType
 from ...preview.rules import Rule, rule_from
 from ..store.ids import encode
-from ..store.runs import run_fields
+from ..store.runs import request_stop, run_fields
 from .outbox import enqueue
 
 
@@ -102,4 +102,7 @@ class RunContext:
         """Record a firing (into the outbox); ``details`` is the execution's event record."""
         run = self.run
         event = {"run": run["name"], "run_name": run["display_name"] or run["name"], **details}
+        if trigger["action_type"] == "STOP_RUN":
+            # Done in the firing transaction: the run's next file_stream answer says stop.
+            request_stop(self.conn, run)
         return enqueue(self.conn, trigger, variables, event)

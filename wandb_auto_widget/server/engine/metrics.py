@@ -1,31 +1,42 @@
 """Run-metric automations: newly accepted history rows through the preview's shared windows
 and fire policy (``preview.windows.Windows.advance``, ``SeriesBatch`` and
-``preview.stream.fire_batch``: the functions ``StreamEvaluator`` is made of, so the engine
-fires exactly where ``preview.evaluate`` does)."""
+``preview.stream.fire_batch``; for non-finite and plateau rules ``preview.stream.logged_batch``
+and ``fire_stateful``: the functions ``StreamEvaluator`` is made of, so the engine fires
+exactly where ``preview.evaluate`` does)."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import astuple
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
+from ..._jsontext import dumps, loads, wire_number
 from ...automations import OnRunMetric
 from ...preview import matches_run_filter
+from ...preview.plateau import PlateauState
 from ...preview.policy import resolve_policy
 from ...preview.rules import Rule
-from ...preview.stream import Fire, fire_batch
-from ...preview.values import as_number, lookup
+from ...preview.stream import Fire, fire_batch, fire_stateful, logged_batch
+from ...preview.values import as_logged_number, as_number, lookup
 from ...preview.windows import SeriesBatch, Windows
 from ..store import triggers, windows
 from .context import RunContext, fingerprint
 
-RUN_METRIC_TYPES = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
+RUN_METRIC_TYPES = (
+    "RUN_METRIC",
+    "RUN_METRIC_CHANGE",
+    "RUN_METRIC_ZSCORE",
+    "RUN_METRIC_PLATEAU",
+    "RUN_METRIC_NON_FINITE",
+)
 FIRE_POLICY: Final = resolve_policy("wandb")  # the preview's default: once per run per 24 h
-_FRESH: Final = "[false,null]"  # policy state: condition held at the last value; last fire
+# Policy state: whether the condition held at the last value, the last fire's time, and for a
+# plateau its state machine ([best, bad, cooldown, seen]; best may be Infinity).
+_FRESH: Final = "[false,null]"
 _PLAIN: Final = frozenset({float, int, type(None)})
 Watchers = list[tuple[sqlite3.Row, Rule]]
 
@@ -55,14 +66,18 @@ def on_history(context: RunContext, rows: list[dict[str, Any]]) -> int:
         capacity = max(rule.history_needed for _, rule in watchers)
         current, advance = current.advance(str(run_id), *batch.columns(metric), capacity)
         saved_windows.append((run_id, metric, current.to_bytes()))
-        if advance is None:
-            continue
-        series: dict[tuple[Any, ...], SeriesBatch] = {}
+        series: dict[tuple[Any, ...], SeriesBatch | None] = {}
         for trigger, rule in watchers:
-            shape = (rule.kind, rule.agg, rule.window, rule.prior, rule.relative)
-            evaluated = series.get(shape)
+            read = rule.smoothing() if rule.kind == "plateau" and rule.agg else rule
+            shape = (read.kind, read.agg, read.window, read.prior, read.relative)
+            if shape not in series:
+                if read.logged_values:  # non-finite, raw plateau: values as logged
+                    series[shape] = logged_batch(str(run_id), *batch.logged(metric), None)[0]
+                else:
+                    series[shape] = None if advance is None else advance.series(read)
+            evaluated = series[shape]
             if evaluated is None:
-                evaluated = series[shape] = advance.series(rule)
+                continue
             fires, saved = _apply_policy(trigger, rule, evaluated, policies.get(trigger["id"]))
             if saved is not None:
                 saved_policies.append((trigger["id"], run_id, *saved))
@@ -105,11 +120,21 @@ def _apply_policy(
     current = fingerprint(trigger["event_filter"])
     if saved_for != current:  # never saved, or saved for an edited filter
         previous = _FRESH
-    last_condition, last_fire_ts = orjson.loads(previous)
-    fires, last_condition, last_fire_ts = fire_batch(
-        rule, FIRE_POLICY, evaluated, last_condition, last_fire_ts
-    )
-    state = orjson.dumps([last_condition, last_fire_ts]).decode()
+    last_condition, last_fire_ts, *machine = loads(previous)
+    if rule.kind in ("plateau", "non_finite"):
+        plateau = PlateauState(*machine[0]) if machine and machine[0] else None
+        if rule.kind == "plateau" and plateau is None:
+            plateau = PlateauState()
+        fires, last_condition, last_fire_ts, plateau = fire_stateful(
+            rule, FIRE_POLICY, evaluated, last_condition, last_fire_ts, plateau
+        )
+        kept = None if plateau is None else list(astuple(plateau))
+        state = dumps([last_condition, last_fire_ts, kept])
+    else:
+        fires, last_condition, last_fire_ts = fire_batch(
+            rule, FIRE_POLICY, evaluated, last_condition, last_fire_ts
+        )
+        state = dumps([last_condition, last_fire_ts])
     changed = saved_for != current or state != previous
     return fires, (current, state) if changed else None
 
@@ -124,8 +149,9 @@ def _fire(context: RunContext, trigger: sqlite3.Row, metric: str, fire: Fire) ->
     details = {
         "metric": metric,
         "step": fire.step,
-        "value": fire.metric_value,
-        "evaluated": fire.value,
+        # A non-finite value (a non-finite rule's, a plateau's NaN) is recorded as "NaN".
+        "value": wire_number(fire.metric_value),
+        "evaluated": wire_number(fire.value),
         "timestamp": fire.timestamp,
     }
     context.fire(trigger, variables, details)
@@ -148,6 +174,20 @@ class _Batch:
         if metric not in self._columns:
             self._columns[metric] = _column(self.rows, metric)
         return self.steps, self.stamps, self._columns[metric]
+
+    def logged(
+        self, metric: str
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[Any]
+    ]:
+        """(steps, timestamps, values as logged, whether each row logged the metric)."""
+        found = [
+            as_logged_number(row.get(metric) if metric in row else lookup(row, metric))
+            for row in self.rows
+        ]
+        values = np.array([math.nan if v is None else v for v in found], dtype=np.float64)
+        present = np.array([v is not None for v in found], dtype=bool)
+        return self.steps, self.stamps, values, present
 
 
 def _number(value: Any) -> float:

@@ -48,11 +48,15 @@ def enqueue(
             variables,
         )
         target = integration["channel_name"] if integration else None
+    elif action_type == "STOP_RUN":
+        # The stop itself was requested in the firing transaction (RunContext.fire).
+        status, target = "FINISHED", f"run {event.get('run')}"
     else:
         status = "FINISHED"  # a no-op is recorded, and that is all it does
-    if action_type != "NO_OP" and integration is None:
+    sends = action_type in ("GENERIC_WEBHOOK", "NOTIFICATION")
+    if sends and integration is None:
         status, error = "FAILED", "no integration to send to; add a Slack integration to the entity"
-    elif action_type != "NO_OP" and integration is not None and integration["disabled"]:
+    elif sends and integration is not None and integration["disabled"]:
         status, error = "FAILED", "the integration is disabled (its endpoint answered 410 Gone)"
     return executions.insert(
         conn,

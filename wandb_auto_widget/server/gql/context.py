@@ -25,6 +25,7 @@ FEATURES = (
     "AUTOMATION_EXECUTIONS",  # entity.automationExecutions
     "AUTOMATION_TEST_FIRE",  # testTrigger
     "ARTIFACT_EVENT_HISTORY",  # Project.artifactEvents, ArtifactCollection.artifactEvents
+    "EXTENSION_RULES",  # plateau, non-finite, stalled runs, StopRun (automations/extensions.py)
 )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ...automations import DoNothing, EventType, SendNotification, SendWebhook
+from ...automations import DoNothing, EventType, SendNotification, SendWebhook, StopRun
 from ...automations.actions import CONFIG_KEYS
 from ...automations.automations import saved_trigger
 from ...automations.events import EVENT_CLASSES
@@ -30,6 +30,9 @@ _RUN_EVENTS = frozenset(
         EventType.RUN_METRIC_CHANGE,
         EventType.RUN_METRIC_ZSCORE,
         EventType.RUN_STATE,
+        EventType.RUN_METRIC_PLATEAU,
+        EventType.RUN_METRIC_NON_FINITE,
+        EventType.RUN_STALLED,
     }
 )
 _INTEGRATION_KIND = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}
@@ -37,6 +40,7 @@ _ACTION_CLASSES: dict[str, Any] = {
     "NOTIFICATION": SendNotification,
     "GENERIC_WEBHOOK": SendWebhook,
     "NO_OP": DoNothing,
+    "STOP_RUN": StopRun,
 }
 
 

@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_attempts=args.max_attempts,
             timeout_s=args.delivery_timeout,
         ),
+        tick_seconds=args.tick,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-attempts", type=int, default=8, help="delivery attempts before FAILED"
     )
     serve.add_argument("--delivery-timeout", type=float, default=10.0, help="seconds per attempt")
+    serve.add_argument(
+        "--tick",
+        type=float,
+        default=15.0,
+        help="seconds between checks for stalled runs (a stall is seen within after + tick)",
+    )
     serve.set_defaults(run=_serve)
     history = commands.add_parser("history", help="show what automations did (newest first)")
     history.add_argument("--base-url", help="server (default: WANDB_BASE_URL)")

@@ -231,9 +231,11 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         engine.worker.start()
+        engine.ticker.start()
         try:
             yield
         finally:
+            await run_in_threadpool(engine.ticker.stop)
             await run_in_threadpool(engine.worker.stop)
 
     app = Starlette(

@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -47,7 +48,9 @@ class LocalServer:
     """A W&B-compatible server on loopback, backed by a SQLite file.
 
     ``db=None`` uses a fresh temporary file; pass a path to keep data. ``api_key=None``
-    generates a random key. Use as a context manager, or call :meth:`start` and :meth:`stop`::
+    generates a random key. ``tick_seconds`` is how often the engine checks for stalled
+    runs, on ``clock`` (epoch seconds; tests pass one they control). Use as a context manager,
+    or call :meth:`start` and :meth:`stop`::
 
         with LocalServer() as server:
             api = server.api            # an Api connected to it
@@ -63,6 +66,8 @@ class LocalServer:
         port: int = 0,
         entity: str = DEFAULT_ENTITY,
         retry: RetryPolicy | None = None,
+        tick_seconds: float = 15.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if db is None:
             import tempfile
@@ -75,6 +80,11 @@ class LocalServer:
             log.warning("the wandb SDK will refuse this server's API key: %s", problem)
         self.entity = entity
         self._retry = retry
+        self._tick_seconds = tick_seconds
+        self._clock = clock
+        self.engine: Engine | None = None
+        """The running server's engine (None when stopped): ``engine.tick()`` checks for
+        stalled runs now."""
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -85,7 +95,9 @@ class LocalServer:
     def start(self) -> LocalServer:
         """Start serving; returns once the server accepts connections."""
         self._db = Database(self.db_path)
-        engine = Engine(self._db, self._retry)
+        engine = self.engine = Engine(
+            self._db, self._retry, clock=self._clock, tick_s=self._tick_seconds
+        )
         app = create_app(self._db, self.api_key, self.entity, engine)
         # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose
         # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
@@ -121,7 +133,7 @@ class LocalServer:
             self._thread.join(timeout=30)
         if self._db is not None:
             self._db.close()
-        self._server = self._thread = self._db = None
+        self._server = self._thread = self._db = self.engine = None
 
     @property
     def api(self) -> Api:

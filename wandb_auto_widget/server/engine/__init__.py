@@ -9,20 +9,24 @@ firing is recorded exactly when the data that caused it is:
 * ``run_state.py``, ``artifacts.py``, ``alerts.py``: run states (``preview.state_change_fires``),
   artifact events (``preview.artifact_event_fields``) and ``wandb.alert``; run filters are
   ``preview.matches_run_filter`` everywhere;
+* ``stalled.py``: stalled runs, on the engine's clock (``ticker.py`` calls :meth:`Engine.tick`);
 * ``outbox.py`` records each firing as an execution, and ``delivery.py`` sends the outbox.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..store import executions
 from ..store.artifacts import ArtifactChange
 from ..store.db import Database
-from . import alerts, artifacts, metrics, outbox, run_state
+from . import alerts, artifacts, metrics, outbox, run_state, stalled
 from .context import EngineSettings, RunContext
 from .delivery import DeliveryWorker, RetryPolicy
+from .ticker import Ticker
 
 __all__ = ["DeliveryWorker", "Engine", "RetryPolicy"]
 
@@ -30,9 +34,22 @@ __all__ = ["DeliveryWorker", "Engine", "RetryPolicy"]
 class Engine:
     """Called inside ingestion transactions; wakes the delivery worker after each firing."""
 
-    def __init__(self, db: Database, retry: RetryPolicy | None = None) -> None:
-        self.settings = EngineSettings()
+    def __init__(
+        self,
+        db: Database,
+        retry: RetryPolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = 15.0,
+    ) -> None:
+        self.settings = EngineSettings(clock=clock)
         self.worker = DeliveryWorker(db, retry)
+        self.ticker = Ticker(self.tick, tick_s)
+
+    def tick(self) -> int:
+        """Fire what time passing has made true (stalled runs), in its own transaction."""
+        with self.worker.db.write() as conn:
+            return self._fired(stalled.on_tick(conn, self.settings, self.settings.clock()))
 
     @property
     def base_url(self) -> str:
@@ -62,7 +79,9 @@ class Engine:
         rows: list[dict[str, Any]],
     ) -> int:
         """Newly accepted history rows of a run."""
-        return self._fired(metrics.on_history(self._run(conn, project, run), rows))
+        context = self._run(conn, project, run)
+        fired = stalled.on_history(context) if rows else 0
+        return self._fired(fired + metrics.on_history(context, rows))
 
     def on_run_state(
         self,

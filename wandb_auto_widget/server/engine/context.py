@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ class EngineSettings:
 
     base_url: str = ""  # set once the server knows its address, for run links
     viewer: str = ""  # the local user, who owns every run (run filters on "username")
+    clock: Callable[[], float] = time.time  # epoch seconds; tests pass a controllable one
     _parsed: dict[int, tuple[str, Any, Rule | None]] = field(default_factory=dict)
 
     def event(self, trigger: sqlite3.Row, scope: dict[str, Any]) -> Any:

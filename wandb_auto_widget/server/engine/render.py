@@ -33,6 +33,15 @@ def render_value(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
+def _duration(seconds: Any) -> str:
+    total = int(seconds or 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
 def slack_message(
     title: str, message: str, severity: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
@@ -44,7 +53,19 @@ def slack_message(
         render_value(title, variables) or f"Automation {variables.get('automation_name', '')}"
     )
     body = render_value(message, variables)
-    if variables.get("metric_name"):
+    if variables.get("stall_state") == "stalled":
+        what = (
+            f"Run *{variables.get('run_name')}* has logged nothing for "
+            f"{_duration(variables.get('stalled_for_s'))} "
+            f"(since {variables.get('last_history_at')})"
+        )
+    elif variables.get("stall_state") == "resolved":
+        headline = f"Resolved: {headline}"
+        what = (
+            f"Run *{variables.get('run_name')}* is logging again after "
+            f"{_duration(variables.get('stalled_for_s'))}"
+        )
+    elif variables.get("metric_name"):
         what = (
             f"*{variables['metric_name']}* = `{_text(variables.get('metric_value'))}` at step "
             f"{variables.get('step')} of run *{variables.get('run_name')}*"

@@ -135,8 +135,9 @@ def append_lines(
     for row in accepted:
         summary.update(row)
     conn.execute(
-        "UPDATE runs SET history_line_count = ?, last_step = ?, summary = ? WHERE id = ?",
-        (count + len(fresh), last_step, dumps(summary), run_id),
+        "UPDATE runs SET history_line_count = ?, last_step = ?, summary = ?, "
+        "history_at = CASE WHEN ? THEN ? ELSE history_at END WHERE id = ?",
+        (count + len(fresh), last_step, dumps(summary), bool(accepted), received_at, run_id),
     )
     return accepted
 

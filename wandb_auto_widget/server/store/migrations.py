@@ -272,4 +272,19 @@ MIGRATIONS: list[str] = [
     SELECT 'CREATE_ARTIFACT', sequence_id, id, 'v' || version_index, created_at
     FROM artifacts WHERE state = 'COMMITTED' ORDER BY created_at, id;
     """,
+    # 9: stalled runs. When the server last accepted a history row of each run (its clock, in
+    # epoch seconds; runs logged before this migration count from their last heartbeat), and
+    # the open stalls: one per automation and run, for the silence that began at ``since``.
+    """
+    ALTER TABLE runs ADD COLUMN history_at REAL;
+    UPDATE runs SET history_at = unixepoch(heartbeat_at) WHERE history_line_count > 0;
+    CREATE TABLE stalls (
+        trigger_id INTEGER NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        since REAL NOT NULL,
+        fired_at REAL NOT NULL,
+        PRIMARY KEY (trigger_id, run_id)
+    );
+    CREATE INDEX stalls_by_run ON stalls(run_id);
+    """,
 ]

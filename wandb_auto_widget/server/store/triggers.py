@@ -292,3 +292,10 @@ def scoped_triggers(
         "AND scope_id = ? ORDER BY id",
         (event_type, scope_type, scope_id),
     ).fetchall()
+
+
+def enabled_of_type(conn: sqlite3.Connection, event_type: str) -> list[sqlite3.Row]:
+    """Enabled automations of one event type, whatever their scope."""
+    return conn.execute(
+        "SELECT * FROM triggers WHERE enabled = 1 AND event_type = ? ORDER BY id", (event_type,)
+    ).fetchall()

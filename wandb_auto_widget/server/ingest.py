@@ -6,7 +6,6 @@ package's Api or from the wandb SDK.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ def file_stream(
         isinstance(code, bool) or not isinstance(code, int) or not INT64_MIN <= code <= INT64_MAX
     ):
         raise Invalid("exitcode: must be an integer (the process's exit status)")
-    received_at = time.time()
+    received_at = engine.now()  # the server clock, which stalled-run checks read too
     with db.write() as conn:
         proj = entities.find_project(conn, entity, project)
         run = None if proj is None else runs.get_run(conn, proj["id"], run_name)

@@ -46,6 +46,10 @@ class Engine:
         self.worker = DeliveryWorker(db, retry)
         self.ticker = Ticker(self.tick, tick_s)
 
+    def now(self) -> float:
+        """The engine's clock (epoch seconds)."""
+        return self.settings.clock()
+
     def tick(self) -> int:
         """Fire what time passing has made true (stalled runs), in its own transaction."""
         with self.worker.db.write() as conn:

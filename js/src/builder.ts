@@ -6,11 +6,11 @@ import { call, CallError } from "./rpc";
 import { h, setOptions, show } from "./dom";
 import { AGGREGATIONS, ACTION_TYPES, COMPARISONS, EVENT_TYPES, RUN_STATES, type Spec, type SpecField } from "./form";
 import { createPreview } from "./preview";
-import { applyEdit, describe, insertAt, integrationKind, kindOf, scopeChoices, type EditValue } from "./spec";
+import { applyEdit, describe, insertAt, integrationKind, kindOf, markExtensions, scopeChoices, type EditValue } from "./spec";
 import type { Store } from "./store";
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-type Part = "threshold" | "change" | "zscore" | "state" | "run-filter" | "artifact-filter" | "slack" | "webhook" | "integration";
+type Part = "threshold" | "change" | "zscore" | "plateau" | "stalled" | "state" | "run-filter" | "artifact-filter" | "slack" | "webhook" | "integration";
 
 const SAVE_TIMEOUT_MS = 120_000;
 
@@ -58,6 +58,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
   const header = h("header", { class: "wab-header" }, h("strong", {}, "W&B automation builder"), connection, openSaved, reload);
 
   // --- When -----------------------------------------------------------------------------
+  const eventType = select("event_type", "event-type", EVENT_TYPES);
   const scope = h("select", { testid: "scope" });
   scope.addEventListener("change", () => {
     const choice = scopeChoices(store.get("options"), spec().event_type).find((c) => c.id === scope.value);
@@ -67,7 +68,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     "section",
     { class: "wab-section", testid: "section-when" },
     h("h3", {}, "When"),
-    row("Event", select("event_type", "event-type", EVENT_TYPES), "event_type"),
+    row("Event", eventType, "event_type"),
     row("In", scope, "scope"),
   );
 
@@ -118,6 +119,38 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
       row("At least", input("zscore_threshold", "zscore-threshold", "number"), "zscore_threshold", "standard deviations"),
     ),
   );
+  const explanation = h("p", { class: "wab-hint", testid: "plateau-explanation" });
+  parts.set(
+    "plateau",
+    h(
+      "div",
+      { class: "wab-group" },
+      row("Smoothed by", select("plateau_agg", "plateau-agg", AGGREGATIONS), "plateau_agg"),
+      row("Over the last", input("plateau_window", "plateau-window", "number"), "plateau_window", "logged values"),
+      row("Better is", select("plateau_mode", "plateau-mode", [
+        { value: "min", label: "lower (a loss)" },
+        { value: "max", label: "higher (an accuracy)" },
+      ]), "plateau_mode"),
+      row("Patience", input("patience", "patience", "number"), "patience", "values without improvement before it fires"),
+      row("Improvement of at least", input("plateau_threshold", "plateau-threshold", "number"), "plateau_threshold"),
+      row("Measured as", select("plateau_threshold_mode", "plateau-threshold-mode", [
+        { value: "rel", label: "a fraction of the best (1e-4 = 0.01%)" },
+        { value: "abs", label: "an absolute amount" },
+      ]), "plateau_threshold_mode"),
+      row("Then ignore", input("plateau_cooldown", "plateau-cooldown", "number"), "plateau_cooldown", "values (cooldown)"),
+      row("Skip the first", input("plateau_warmup", "plateau-warmup", "number"), "plateau_warmup", "values of each run (warm-up)"),
+      explanation,
+    ),
+  );
+  parts.set(
+    "stalled",
+    h(
+      "div",
+      { class: "wab-group" },
+      row("Silent for", input("stalled_minutes", "stalled-minutes", "number"), "stalled_minutes", "minutes without a new history row"),
+      row("Also say when it resumes", input("stalled_resolved", "stalled-resolved", "checkbox"), "stalled_resolved"),
+    ),
+  );
   const stateBoxes = RUN_STATES.map((state) => {
     const box = h("input", { type: "checkbox", value: state, testid: `state-${state.toLowerCase()}` });
     box.addEventListener("change", () => edit("states", stateBoxes.filter((b) => b.checked).map((b) => b.value)));
@@ -166,11 +199,12 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     { class: "wab-section", testid: "section-if" },
     h("h3", {}, "If"),
     metricRow,
-    ...(["threshold", "change", "zscore", "state", "run-filter", "artifact-filter"] as const).map((p) => parts.get(p)!),
+    ...(["threshold", "change", "zscore", "plateau", "stalled", "state", "run-filter", "artifact-filter"] as const).map((p) => parts.get(p)!),
     sentence,
   );
 
   // --- Then -----------------------------------------------------------------------------
+  const actionType = select("action_type", "action-type", ACTION_TYPES);
   const integration = select("integration_id", "integration", []);
   const payload = bind("payload", h("textarea", { rows: "5", spellcheck: "false" }), "payload");
   const chips = h("div", { class: "wab-chips", testid: "variables" });
@@ -190,7 +224,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     "section",
     { class: "wab-section", testid: "section-then" },
     h("h3", {}, "Then"),
-    row("Action", select("action_type", "action-type", ACTION_TYPES), "action_type"),
+    row("Action", actionType, "action_type"),
     parts.get("integration")!,
     parts.get("slack")!,
     parts.get("webhook")!,
@@ -267,8 +301,9 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     }
     for (const box of stateBoxes) box.checked = s.states.includes(box.value);
     const kind = kindOf(s.event_type);
-    show(metricRow, kind === "threshold" || kind === "change" || kind === "zscore");
-    for (const k of ["threshold", "change", "zscore", "state"] as const) show(parts.get(k)!, kind === k);
+    show(metricRow, ["threshold", "change", "zscore", "plateau", "non_finite"].includes(kind));
+    for (const k of ["threshold", "change", "zscore", "plateau", "stalled", "state"] as const) show(parts.get(k)!, kind === k);
+    show(controls.get("plateau_window")!.closest("label")!, Boolean(s.plateau_agg));
     show(parts.get("run-filter")!, kind !== "artifact");
     show(parts.get("artifact-filter")!, kind === "artifact");
     show(runFilterValue.closest("label")!, s.run_filter_mode === "contains" || s.run_filter_mode === "regex");
@@ -283,6 +318,12 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
   function updateChoices(): void {
     const s = spec();
     const opts = store.get("options");
+    const supported = opts.extensions !== false;
+    setOptions(eventType, markExtensions(EVENT_TYPES, supported));
+    eventType.value = s.event_type;
+    setOptions(actionType, markExtensions(ACTION_TYPES, supported));
+    actionType.value = s.action_type;
+    explanation.textContent = opts.explanation ?? "";
     const scopes = scopeChoices(opts, s.event_type);
     setOptions(scope, [{ value: "", label: scopes.length ? "choose..." : "nothing to choose yet" }, ...scopes.map((c) => ({ value: c.id, label: c.label }))]);
     scope.value = s.scope_id;

@@ -10,11 +10,13 @@ export type Spec = {
   [K in keyof Defaults]: Defaults[K] extends number ? number | string : Defaults[K];
 };
 export type SpecField = keyof Spec;
-export type EventKind = "threshold" | "change" | "zscore" | "state" | "artifact";
+export type EventKind = "threshold" | "change" | "zscore" | "plateau" | "non_finite" | "state" | "stalled" | "artifact";
 
 export interface Choice {
   value: string;
   label: string;
+  /** Only this package's engine runs it (marked where the server is W&B). */
+  extension?: boolean;
 }
 export interface EventChoice extends Choice {
   kind: EventKind;

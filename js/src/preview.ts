@@ -11,7 +11,7 @@ import { aligned, canLog, join, overlayRuns, overviewOrder, read, sparkline, swe
 import type { Store } from "./store";
 import type { PreviewView, RunView } from "./types";
 
-type Edit = (field: "threshold" | "change_amount" | "zscore_threshold", value: string) => void;
+type Edit = (field: "threshold" | "change_amount" | "zscore_threshold" | "patience", value: string) => void;
 
 interface Colours {
   fg: string;
@@ -31,6 +31,21 @@ function colours(root: HTMLElement): Colours {
     fire: pick("--wab-error", "#cf222e"),
     grid: pick("--wab-border", "#d0d7de"),
   };
+}
+
+/** Shade step ranges (a plateau's cooldowns) behind the series. */
+function shadeRanges(u: uPlot, ranges: [number, number][], colour: string): void {
+  if (!ranges.length) return;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.globalAlpha = 0.15;
+  ctx.fillStyle = colour;
+  for (const [from, to] of ranges) {
+    const left = u.valToPos(from, "x", true);
+    const right = u.valToPos(to, "x", true);
+    ctx.fillRect(left, u.bbox.top, Math.max(1, right - left), u.bbox.height);
+  }
+  ctx.restore();
 }
 
 function axis(c: Colours, label: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis {
@@ -136,7 +151,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     const c = colours(root);
     const single = runs.find((r) => r.id === runPicker.value);
     const shown: RunView[] = single ? [single] : overlayRuns(runs);
-    const sameScale = v.rule?.kind === "threshold";
+    const sameScale = v.rule?.kind === "threshold" || v.rule?.kind === "plateau" || v.rule?.kind === "non_finite";
     const evalScale = sameScale ? "y" : "e";
     const axes = v.axes ?? { x: "step", raw: "value", evaluated: "evaluated" };
     const pairs: Pair[] = [];
@@ -157,6 +172,13 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
       // Suppressed condition steps are context, not news: small, hollow and faint.
       series.push({ label: single ? "suppressed (policy)" : `suppressed: ${fire.name}`, stroke: c.muted, width: 0, paths: () => null, points: { show: true, size: 4, width: 1, fill: "transparent", stroke: c.muted }, scale: evalScale });
     }
+    const overlays = single?.overlays ?? [];
+    for (const overlay of overlays) {
+      pairs.push(read(buffer, overlay.xy));
+      const counting = overlay.scale === "count";
+      series.push({ label: overlay.label, stroke: counting ? c.muted : c.fg, width: 1, dash: counting ? [2, 3] : [5, 3], scale: counting ? "count" : evalScale, points: { show: false } });
+    }
+    const shades = single?.shades ?? [];
     const table = join(pairs);
     const steps = table[0] ?? [];
     for (const value of lines) {
@@ -173,11 +195,16 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
         width: width(),
         height: 300,
         series,
-        scales: { x: { time: false }, y: { distr }, ...(sameScale ? {} : { e: { distr: 1 } }) },
-        axes: [axis(c, axes.x), axis(c, yLabel, { scale: "y" }), ...(sameScale ? [] : [axis(c, axes.evaluated, { scale: "e", side: 1 })])],
+        scales: { x: { time: false }, y: { distr }, ...(sameScale ? {} : { e: { distr: 1 } }), ...(overlays.length ? { count: { range: (_u, _lo, hi) => [0, Math.max(1, hi)] } } : {}) },
+        axes: [
+          axis(c, axes.x),
+          axis(c, yLabel, { scale: "y" }),
+          ...(sameScale ? [] : [axis(c, axes.evaluated, { scale: "e", side: 1 })]),
+          ...(overlays.length ? [axis(c, "values without improvement", { scale: "count", side: 1 })] : []),
+        ],
         legend: { show: true, live: true },
         cursor: { drag: { x: true, y: false } }, // drag to zoom, double-click to reset
-        hooks: { draw: [markRendered] },
+        hooks: { draw: [(u: uPlot) => shadeRanges(u, shades, c.muted), markRendered] },
       },
       table as uPlot.AlignedData,
       chartBox,
@@ -233,8 +260,9 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     for (const node of [sweepTitle, sweepCurrent, sweepBox]) show(node, points.length > 0);
     if (!points.length) return;
     const current = v.sweep_current;
+    const parameter = v.sweep_parameter ?? "threshold";
     sweepCurrent.textContent = current
-      ? `Current threshold ${current.threshold}: ${current.fires.toLocaleString()} fire${current.fires === 1 ? "" : "s"} in ${current.runs} run${current.runs === 1 ? "" : "s"}.`
+      ? `Current ${parameter} ${current.threshold}: ${current.fires.toLocaleString()} fire${current.fires === 1 ? "" : "s"} in ${current.runs} run${current.runs === 1 ? "" : "s"}.`
       : "";
     const c = colours(root);
     const integer = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000], space: 28 };
@@ -244,11 +272,11 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
         height: 200,
         scales: { x: { time: false, distr: v.sweep_log ? 3 : 1 }, fires: { range: (_u, _lo, hi) => [0, Math.max(1, hi)] }, runs: { range: (_u, _lo, hi) => [0, Math.max(1, hi)] } },
         series: [
-          { label: "threshold" },
+          { label: parameter },
           { label: "fires", stroke: c.fire, width: 2, scale: "fires" },
           { label: "runs firing", stroke: c.accent, width: 2, scale: "runs" },
         ],
-        axes: [axis(c, "threshold"), axis(c, "fires", { scale: "fires", ...integer }), axis(c, "runs firing", { scale: "runs", side: 1, ...integer })],
+        axes: [axis(c, parameter), axis(c, "fires", { scale: "fires", ...integer }), axis(c, "runs firing", { scale: "runs", side: 1, ...integer })],
         cursor: { drag: { x: false, y: false } },
         hooks: {
           draw: [
@@ -277,7 +305,8 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
       const u = sweepChart;
       if (!u || u.cursor.left === undefined || u.cursor.left < 0) return;
       const value = u.posToVal(u.cursor.left, "x");
-      edit(sweepField(view().rule?.kind), String(Number(value.toPrecision(3))));
+      const kind = view().rule?.kind;
+      edit(sweepField(kind), kind === "plateau" ? String(Math.max(0, Math.round(value))) : String(Number(value.toPrecision(3))));
     });
   }
 
@@ -369,7 +398,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     show(summary, done);
     summary.textContent = v.summary ?? "";
     for (const node of [...metricParts, overviewTitle]) show(node, metric);
-    show(matches, done && v.kind === "state");
+    show(matches, done && (v.kind === "state" || v.kind === "stalled"));
     show(events, done && v.kind === "artifact");
     destroyCharts();
     matches.replaceChildren(...(v.matches ?? []).map((m) => h("li", {}, `${m.run_name}: ${m.state}`)));

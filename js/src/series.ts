@@ -32,7 +32,7 @@ export function join(series: Pair[]): (number | null)[][] {
 
 /** The horizontal lines a rule draws: its threshold, or +/- the amount for either-way rules. */
 export function thresholdLines(rule: PreviewView["rule"]): number[] {
-  if (!rule) return [];
+  if (!rule || rule.kind === "plateau" || rule.kind === "non_finite") return [];
   if (rule.kind === "threshold") return [rule.threshold];
   if (rule.cmp === "INCREASE") return [rule.threshold];
   if (rule.cmp === "DECREASE") return [-rule.threshold];
@@ -40,7 +40,8 @@ export function thresholdLines(rule: PreviewView["rule"]): number[] {
 }
 
 /** The spec field a sweep click sets, by rule kind. */
-export function sweepField(kind: string | undefined): "threshold" | "change_amount" | "zscore_threshold" {
+export function sweepField(kind: string | undefined): "threshold" | "change_amount" | "zscore_threshold" | "patience" {
+  if (kind === "plateau") return "patience";
   return kind === "change" ? "change_amount" : kind === "zscore" ? "zscore_threshold" : "threshold";
 }
 

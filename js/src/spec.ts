@@ -6,6 +6,7 @@ import {
   COMPARISONS,
   EVENT_TYPES,
   NUMERIC_FIELDS,
+  type Choice,
   type EventKind,
   type Spec,
   type SpecField,
@@ -115,6 +116,14 @@ export function describe(spec: Spec): string {
       const side = { INCREASE: "above", DECREASE: "below", ANY: "away from" }[spec.zscore_dir] ?? "away from";
       return `Fires when ${metric} is ${fmt(spec.zscore_threshold)} standard deviations or more ${side} the mean of its last ${fmt(spec.zscore_window)} values, in ${runs}${where}.`;
     }
+    case "plateau": {
+      const best = spec.plateau_mode === "max" ? "highest" : "lowest";
+      return `Fires when ${metric} stops improving on its ${best} value (${fmt(spec.patience)} values of patience), in ${runs}${where}.`;
+    }
+    case "non_finite":
+      return `Fires when ${metric} is logged as NaN or infinity, in ${runs}${where}.`;
+    case "stalled":
+      return `Fires when ${runs}${where} is running but logs nothing for ${fmt(spec.stalled_minutes)} minutes${spec.stalled_resolved ? ", and again when it resumes" : ""}.`;
     case "state": {
       const states = spec.states.map((s) => s.toLowerCase()).join(" or ") || "?";
       return `Fires when ${runs}${where} becomes ${states}.`;
@@ -128,6 +137,11 @@ export function describe(spec: Spec): string {
       return `Fires when ${label.charAt(0).toLowerCase()}${label.slice(1)}${filter}${where}.`;
     }
   }
+}
+
+/** Choices with the extensions marked when the server cannot run them. */
+export function markExtensions<C extends Choice>(choices: C[], supported: boolean): C[] {
+  return choices.map((c) => (c.extension && !supported ? { ...c, label: `${c.label} (embedded engine only)` } : c));
 }
 
 /** Insert a template variable into the payload text at the caret. */

@@ -24,6 +24,10 @@ export interface Options {
   variables?: string[];
   automations?: SavedAutomation[];
   error?: string;
+  /** Whether the server runs the extension rules (plateau, non-finite, stalled, StopRun). */
+  extensions?: boolean;
+  /** One sentence for rules whose numbers are hard to read (a plateau's). */
+  explanation?: string;
 }
 
 export interface Status {
@@ -60,6 +64,10 @@ export interface RunView {
   fire_count: number;
   condition_count: number;
   first_fire_step?: number | null;
+  /** A plateau's state machine: best so far, the value to beat, values without improvement. */
+  overlays?: { label: string; scale: "e" | "count"; xy: [ArrayRef, ArrayRef] }[];
+  /** Cooldowns after fires, as [from step, to step]. */
+  shades?: [number, number][];
 }
 
 export interface Fire {
@@ -88,7 +96,7 @@ export interface ArtifactEventRow {
 
 export interface PreviewView {
   state?: "fetching" | "done" | "error";
-  kind?: "metric" | "state" | "artifact";
+  kind?: "metric" | "state" | "stalled" | "artifact";
   message?: string;
   done?: number;
   total?: number;
@@ -100,7 +108,9 @@ export interface PreviewView {
   sweep?: SweepPoint[];
   sweep_current?: SweepPoint | null;
   sweep_log?: boolean;
-  rule?: { kind: "threshold" | "change" | "zscore"; cmp: string; threshold: number };
+  /** What the sweep varies: "threshold" (the default) or "patience". */
+  sweep_parameter?: string;
+  rule?: { kind: "threshold" | "change" | "zscore" | "plateau" | "non_finite"; cmp: string; threshold: number; patience?: number };
   axes?: { x: string; raw: string; evaluated: string };
   advice?: { kind: string; text: string }[];
   events?: ArtifactEventRow[];

@@ -1,6 +1,8 @@
 import { describe as group, expect, it } from "vitest";
 import { DEFAULT_SPEC, type Spec } from "../src/form";
-import { applyEdit, coerce, describe, insertAt, kindOf, scopeChoices } from "../src/spec";
+import { applyEdit, coerce, describe, insertAt, kindOf, markExtensions, scopeChoices } from "../src/spec";
+import { ACTION_TYPES, EVENT_TYPES } from "../src/form";
+import { sweepField, thresholdLines } from "../src/series";
 
 const spec = (fields: Partial<Spec>): Spec => ({ ...DEFAULT_SPEC, ...fields });
 
@@ -92,5 +94,28 @@ group("helpers", () => {
   });
   it("insertAt puts a variable at the caret", () => {
     expect(insertAt('{"run": ""}', 9, "${run_name}")).toBe('{"run": "${run_name}"}');
+  });
+});
+
+group("extension rules", () => {
+  it("are marked only where the server cannot run them", () => {
+    const marked = markExtensions(EVENT_TYPES, false).filter((e) => e.label.endsWith("(embedded engine only)"));
+    expect(marked.map((e) => e.value)).toEqual(["RUN_METRIC_PLATEAU", "RUN_METRIC_NON_FINITE", "RUN_STALLED"]);
+    expect(markExtensions(EVENT_TYPES, true).some((e) => e.label.includes("embedded"))).toBe(false);
+    expect(markExtensions(ACTION_TYPES, false).find((a) => a.value === "STOP_RUN")?.label).toBe("Stop the run (embedded engine only)");
+  });
+  it("describe what they do", () => {
+    const spec: Spec = { ...DEFAULT_SPEC, metric: "val/loss", scope_name: "proj", patience: 7 };
+    expect(kindOf("RUN_METRIC_PLATEAU")).toBe("plateau");
+    expect(describe({ ...spec, event_type: "RUN_METRIC_PLATEAU" })).toBe(
+      "Fires when val/loss stops improving on its lowest value (7 values of patience), in any run of proj.",
+    );
+    expect(describe({ ...spec, event_type: "RUN_STALLED", stalled_minutes: 15 })).toBe(
+      "Fires when any run of proj is running but logs nothing for 15 minutes, and again when it resumes.",
+    );
+  });
+  it("sweep patience, with no threshold line", () => {
+    expect(sweepField("plateau")).toBe("patience");
+    expect(thresholdLines({ kind: "plateau", cmp: "min", threshold: 1e-4, patience: 10 })).toEqual([]);
   });
 });

@@ -36,8 +36,13 @@ def spec_json(spec: dict[str, Any]) -> str:
 
 
 def to_columns(keys: Sequence[str], pages: list[list[dict[str, Any]]]) -> Columns:
-    """Rows from ``sampledHistory`` pages as arrays: ``_step``, ``_timestamp`` and each key."""
+    """Rows from ``sampledHistory`` pages as arrays: ``_step``, ``_timestamp`` and each key.
+
+    For one key, only the rows that logged it: then a NaN in the column is a logged NaN, as
+    in the embedded server's bulk columns (rules on logged values depend on it)."""
     rows = [row for page in pages for row in page]
+    if len(keys) == 1 and keys[0] not in ("_step", "_timestamp"):
+        rows = [row for row in rows if row.get(keys[0]) is not None]
     return _arrays(keys, {k: [r.get(k) for r in rows] for k in ("_step", "_timestamp", *keys)})
 
 

@@ -392,21 +392,23 @@ class OnRunStalled(_BaseRunEventInput):
     filter: JsonEncoded[RunStalledFilter]
     """The run filter and the stall condition."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_arguments(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "after" not in data:
-            return data
-        if "filter" in data:
-            raise ValueError("give either filter= or after= (with runs= and resolved=)")
-        after = data["after"]
-        seconds = after.total_seconds() if isinstance(after, timedelta) else after
-        rest = {k: v for k, v in data.items() if k not in ("after", "resolved", "runs")}
-        condition = {"after_seconds": seconds, "notify_resolved": data.get("resolved", False)}
-        return {
-            **rest,
-            "filter": {"run": data.get("runs") or And(), "stalled": condition},
-        }
+    def __init__(
+        self,
+        *,
+        scope: Any,
+        after: timedelta | float | None = None,
+        resolved: bool = False,
+        runs: Any = None,
+        filter: Any = None,
+        **data: Any,
+    ) -> None:
+        if after is not None:
+            if filter is not None:
+                raise ValueError("give either filter= or after= (with runs= and resolved=)")
+            seconds = after.total_seconds() if isinstance(after, timedelta) else after
+            condition = {"after_seconds": seconds, "notify_resolved": resolved}
+            filter = {"run": runs or And(), "stalled": condition}
+        super().__init__(scope=scope, filter=filter, **data)
 
     @property
     def after(self) -> timedelta:

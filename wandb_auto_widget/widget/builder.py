@@ -13,6 +13,7 @@ import traitlets
 
 from ..api import Api, ApiError
 from ..automations import Automation, NewAutomation
+from ..automations.extensions import FEATURE as EXTENSION_FEATURE
 from ..preview import Evaluation
 from ..preview.policy import PolicyLike
 from . import spec as spec_module
@@ -370,6 +371,9 @@ class AutomationBuilder(anywidget.AnyWidget):
             ]
         except ApiError as exc:
             options["error"] = f"Could not load projects and integrations: {exc}"
+        # Plateau, non-finite, stalled and StopRun are offered everywhere, marked "embedded
+        # engine only" where the server cannot run them (W&B).
+        options["extensions"] = EXTENSION_FEATURE in self._api.features()
         self.options = {**options, "variables": template_variables("RUN_METRIC")}
         self._load_saved_automations()
 
@@ -381,6 +385,7 @@ class AutomationBuilder(anywidget.AnyWidget):
             self.status = {"state": "idle", "message": "", "id": "", "name": ""}
         self.code = built.to_code() if built is not None else ""
         options = dict(self.options)
+        options["explanation"] = spec_module.explanation(built)
         options["variables"] = template_variables(str(new.get("event_type", "RUN_METRIC")))
         if new.get("scope_id") != old.get("scope_id") and new.get("scope_name"):
             options.update(self._scope_options(new))

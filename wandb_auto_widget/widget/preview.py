@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
 from ..api import Api, ApiError, ArtifactCollection, Run, UnsupportedError
-from ..automations import NewAutomation, OnRunMetric, OnRunState
+from ..automations import NewAutomation, OnRunMetric, OnRunStalled, OnRunState
 from ..preview import (
     Evaluation,
     artifact_event_fields,
@@ -113,6 +115,10 @@ def run_preview(
         return _state_preview(
             api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
         )
+    if isinstance(event, OnRunStalled):
+        return _stalled_preview(
+            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        )
     if not isinstance(event, OnRunMetric):
         return _artifact_preview(api, automation, entity=entity)
     timings: dict[str, float] = {}
@@ -166,6 +172,11 @@ def run_preview(
             "kind": evaluation.rule.kind,
             "cmp": evaluation.rule.cmp,
             "threshold": evaluation.rule.threshold,
+            **(
+                {"patience": evaluation.rule.plateau.patience}
+                if evaluation.rule.plateau is not None
+                else {}
+            ),
         },
         "policy": {"mode": resolved.mode, "cooldown_s": resolved.cooldown_s},
         "axes": {"x": "step", "raw": metric, "evaluated": label},
@@ -173,6 +184,7 @@ def run_preview(
         "sweep": curve["points"],
         "sweep_current": curve["current"],
         "sweep_log": curve.get("log", False),
+        "sweep_parameter": curve.get("parameter", "threshold"),
         "timings": timings,
         **header,
     }
@@ -220,6 +232,88 @@ def _state_preview(
             "fire_count": len(matched),
         },
     )
+
+
+def _stalled_preview(
+    api: Api,
+    automation: NewAutomation,
+    *,
+    entity: str,
+    runs: list[str] | None,
+    max_runs: int,
+    since: datetime | str | None,
+) -> PreviewResult:
+    """Stalled runs: the silences longer than ``after`` between the history rows runs have
+    logged (by their ``_timestamp``, the training machine's clock: the engine measures on
+    the server's), and the runs running now whose last row is older than that."""
+    event = automation.event
+    assert isinstance(event, OnRunStalled)
+    after = event.filter.stalled.after_seconds
+    try:
+        chosen = select_runs(
+            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        )
+        columns = api.histories(chosen, ["_timestamp"]) if chosen else {}
+    except ApiError as exc:
+        raise PreviewError(f"Could not load the runs' history: {exc}") from exc
+    now = time.time()
+    matched: list[dict[str, Any]] = []
+    for run in chosen:
+        found = columns.get(run.path) or {}
+        stamps = np.asarray(found.get("_timestamp", []), dtype=np.float64)
+        steps = np.asarray(found.get("_step", []), dtype=np.int64)
+        ok = np.isfinite(stamps)
+        stamps, steps = stamps[ok], steps[ok]
+        name = run.display_name or run.name
+        for i in np.flatnonzero(np.diff(stamps) > after).tolist():
+            silent = float(stamps[i + 1] - stamps[i])
+            matched.append(
+                {
+                    "run": run.path,
+                    "run_name": name,
+                    "state": f"silent {_duration(silent)} after step {int(steps[i]):,}",
+                    "time": _clock(float(stamps[i])),
+                }
+            )
+        if run.state == "running" and stamps.size and now - stamps[-1] > after:
+            matched.append(
+                {
+                    "run": run.path,
+                    "run_name": name,
+                    "state": f"stalled now: nothing for {_duration(now - stamps[-1])} since "
+                    f"step {int(steps[-1]):,}",
+                    "time": _clock(float(stamps[-1])),
+                }
+            )
+    affected = len({m["run"] for m in matched})
+    summary = (
+        f"would have fired {len(matched)} time{'s' if len(matched) != 1 else ''} in {affected} "
+        f"of {len(chosen)} runs (silences longer than {_duration(after)})"
+        if chosen
+        else "No runs in scope match this automation's run filter."
+    )
+    return PreviewResult(
+        None,
+        {
+            "state": "done",
+            "kind": "stalled",
+            "summary": summary,
+            "matches": matched[-500:],
+            "runs_total": len(chosen),
+            "fire_count": len(matched),
+        },
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    return f"{minutes / 60:.1f} h" if minutes >= 120 else f"{minutes:.0f} min"
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 EVENT_LABELS = {

@@ -12,10 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..preview import Evaluation, FirePolicy, Rule
-from ..preview.batch import condition_of  # one comparison rule for sweep and evaluate
+from ..preview.batch import condition_of, stateful_condition  # the rules evaluate applies
+from ..preview.plateau import PlateauState, plateau_batch
 from ..preview.policy import resolve_policy, select_fires
 
 MAX_SUPPRESSED = 300  # markers per run, thinned evenly; fires are never thinned
+MAX_SHADES = 300  # cooldown ranges per run
 EXACT_F32 = 2**24  # steps below this are exact as float32
 SWEEP_POINTS = 41
 
@@ -75,9 +77,15 @@ def build_payload(
     payload = Payload()
     runs = []
     fires: list[dict[str, Any]] = []
+    rule = evaluation.rule
     for run_id, result in evaluation.items():
-        keep_raw = minmax_indices(result.values, width)
-        keep_eval = minmax_indices(result.series, width)
+        # Non-finite values cannot be drawn: they are gaps in the lines, and a non-finite
+        # rule's fires sit on the last finite value before them.
+        drawn = np.where(np.isfinite(result.series), result.series, np.nan)
+        raw = np.where(np.isfinite(result.values), result.values, np.nan)
+        keep_raw = minmax_indices(raw, width)
+        keep_eval = minmax_indices(drawn, width)
+        at_fires = _marker_heights(drawn, result.fire_index)
         condition = result.condition.copy()
         condition[result.fire_index] = False
         suppressed = np.flatnonzero(condition)
@@ -94,22 +102,23 @@ def build_payload(
                 "points": int(result.steps.size),
                 "raw": [
                     payload.add(result.steps[keep_raw], x),
-                    payload.add(result.values[keep_raw], "<f4"),
+                    payload.add(raw[keep_raw], "<f4"),
                 ],
                 "evaluated": [
                     payload.add(result.steps[keep_eval], x),
-                    payload.add(result.series[keep_eval], "<f4"),
+                    payload.add(drawn[keep_eval], "<f4"),
                 ],
                 "fires": [
                     payload.add(result.steps[result.fire_index], x),
-                    payload.add(result.series[result.fire_index], "<f4"),
+                    payload.add(at_fires, "<f4"),
                 ],
                 "suppressed": [
                     payload.add(result.steps[suppressed], x),
-                    payload.add(result.series[suppressed], "<f4"),
+                    payload.add(_marker_heights(drawn, suppressed), "<f4"),
                 ],
                 "fire_count": int(result.fire_index.size),
                 "condition_count": int(result.condition.sum()),
+                **(_plateau_overlays(rule, result, payload, x) if rule.kind == "plateau" else {}),
             }
         )
         for i in result.fire_index:
@@ -120,12 +129,79 @@ def build_payload(
                     "step": int(result.steps[i]),
                     "time": _iso(float(result.timestamps[i])),
                     "ts": float(result.timestamps[i]),
-                    "value": float(result.series[i]),
+                    "value": _json_number(float(result.series[i])),
                 }
             )
     fires.sort(key=lambda f: (f["ts"] if math.isfinite(f["ts"]) else math.inf, f["run"], f["step"]))
     header = {"runs": runs, "fires": fires, "bytes": payload.size}
     return header, payload.buffer()
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+def _marker_heights(drawn: npt.NDArray[np.float64], index: npt.NDArray[np.intp]) -> Any:
+    """Where markers sit: the drawn value, or the last finite value before it (0 if none)."""
+    if index.size == 0:
+        return np.zeros(0)
+    finite = np.isfinite(drawn)
+    last = np.maximum.accumulate(np.where(finite, np.arange(drawn.size), -1))
+    at = last[index]
+    return np.where(at >= 0, drawn[np.maximum(at, 0)], 0.0)
+
+
+def _plateau_overlays(rule: Rule, result: Any, payload: Payload, x: str) -> dict[str, Any]:
+    """The plateau's state machine drawn: the best so far, the value to beat, the count of
+    values without improvement, and the cooldowns after each fire (shaded)."""
+    assert rule.plateau is not None
+    fed_at = (
+        np.arange(result.series.size)
+        if rule.agg is None
+        else np.flatnonzero(~np.isnan(result.series))
+    )
+    trace = plateau_batch(rule.plateau, result.series[fed_at], PlateauState())
+    n = fed_at.size
+    improved = np.zeros(n, dtype=bool)
+    improved[trace.improvements] = True
+    # Best so far: the value at the last improvement (none before the first).
+    last = np.maximum.accumulate(np.where(improved, np.arange(n), -1))
+    fed = result.series[fed_at]
+    best = np.where(last >= 0, fed[np.maximum(last, 0)], np.nan)
+    minimize = rule.plateau.mode == "min"
+    bar = np.array(
+        [rule.plateau.bar(b if minimize else -b) for b in best.tolist()], dtype=np.float64
+    )
+    bar = bar if minimize else -bar
+    # Values since the last improvement or fire, as the counter sees them (ignoring cooldown).
+    reset = improved.copy()
+    reset[trace.fires] = True
+    since = np.arange(n) - np.maximum.accumulate(np.where(reset, np.arange(n), -1))
+    since[: trace.skipped] = 0
+    steps = result.steps[fed_at]
+    keep = minmax_indices(np.where(np.isfinite(best), best, np.nan), 400)
+    cooldown = rule.plateau.cooldown
+    shades = [
+        [float(steps[f]), float(steps[min(f + cooldown, n - 1)])]
+        for f in trace.fires[:MAX_SHADES].tolist()
+        if cooldown and f + 1 < n
+    ]
+    return {
+        "overlays": [
+            {"label": "best so far", "scale": "e", "xy": _pair(payload, steps, best, keep, x)},
+            {"label": "must beat", "scale": "e", "xy": _pair(payload, steps, bar, keep, x)},
+            {
+                "label": "values without improvement",
+                "scale": "count",
+                "xy": _pair(payload, steps, since.astype(np.float64), keep, x),
+            },
+        ],
+        "shades": shades,
+    }
+
+
+def _pair(payload: Payload, steps: Any, values: Any, keep: Any, x: str) -> list[dict[str, Any]]:
+    return [payload.add(steps[keep], x), payload.add(values[keep], "<f4")]
 
 
 def sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
@@ -137,6 +213,10 @@ def sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
     the comparison and the fire policy, with the same functions as ``evaluate``.
     """
     rule = evaluation.rule
+    if rule.kind == "plateau":
+        return _patience_sweep(evaluation, policy)
+    if rule.kind == "non_finite":
+        return {"points": [], "current": None}  # nothing to tune
     series = [r.series for r in evaluation.values() if np.isfinite(r.series).any()]
     if not series:
         return {"points": [], "current": None}
@@ -171,11 +251,40 @@ def sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
     return {"points": points, "current": current, "log": bool(lo > 0 and hi / lo > 100)}
 
 
+def _patience_sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
+    """Fires and runs affected across patience values: the rule's state machine re-run on
+    each run's values (which do not depend on patience), with ``evaluate``'s functions."""
+    rule = evaluation.rule
+    assert rule.plateau is not None
+    current = rule.plateau.patience
+    top = max(30, 3 * current)
+    grid = sorted({*np.unique(np.geomspace(1, top + 1, 25).astype(int) - 1).tolist(), current})
+
+    def count(patience: int) -> dict[str, float]:
+        assert rule.plateau is not None
+        candidate = replace(rule, plateau=replace(rule.plateau, patience=patience))
+        fired_runs, fire_total = 0, 0
+        for result in evaluation.values():
+            cond, _ = stateful_condition(candidate, result.series, None)
+            fires = int(select_fires(policy, cond, result.timestamps).size)
+            fire_total += fires
+            fired_runs += fires > 0
+        return {"threshold": patience, "fires": fire_total, "runs": fired_runs}
+
+    points = [count(int(p)) for p in grid]
+    found = next(p for p in points if p["threshold"] == current)
+    return {"points": points, "current": found, "log": False, "parameter": "patience"}
+
+
 def evaluated_label(rule: Rule) -> str:
     """What the evaluated series is, with its unit, for the chart's axis."""
     agg = {"AVERAGE": "mean", "MIN": "min", "MAX": "max"}.get(rule.agg or "", "")
     if rule.kind == "threshold":
         return f"{agg} of last {rule.window} {rule.metric}" if agg else rule.metric
+    if rule.kind == "plateau":
+        return f"{agg} of last {rule.window} {rule.metric}" if agg else rule.metric
+    if rule.kind == "non_finite":
+        return f"{rule.metric} (NaN and infinities are gaps)"
     if rule.kind == "change":
         now = f"{agg} of last {rule.window}" if agg else "latest value"
         before = f"{agg} of the {rule.prior} before" if agg else "the value before"
@@ -193,6 +302,17 @@ def advice(evaluation: Evaluation, names: dict[str, str], label: str) -> list[di
     if not fired:
         finite = [r.series[np.isfinite(r.series)] for r in runs]
         finite = [f for f in finite if f.size]
+        if rule.kind in ("plateau", "non_finite"):
+            what = (
+                f"no run went {rule.plateau.patience + 1} values without improving"
+                if rule.plateau is not None
+                else "no run logged NaN or an infinity"
+            )
+            if runs:
+                out.append(
+                    {"kind": "never", "text": f"Never fires on these {len(runs)} runs: {what}."}
+                )
+            return out
         if finite:
             values = np.concatenate(finite)
             low, high = float(values.min()), float(values.max())

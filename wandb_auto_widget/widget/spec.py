@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,23 @@ from ..automations import (
     DoNothing,
     EventType,
     MetricChangeFilter,
+    MetricNonFiniteFilter,
+    MetricPlateauFilter,
     MetricThresholdFilter,
     MetricZScoreFilter,
     NewAutomation,
     OnRunMetric,
+    OnRunStalled,
     OnRunState,
     RunEvent,
     RunMetricFilter,
+    RunStalledFilter,
     RunStateFilter,
     SavedAriaAction,
     SendNotification,
     SendPromptToAria,
     SendWebhook,
+    StopRun,
 )
 from ..automations.actions import to_input_action
 from ..automations.events import EVENT_CLASSES
@@ -41,8 +47,14 @@ FORM: dict[str, Any] = json.loads((Path(__file__).parent / "form.json").read_tex
 """The form's fields, defaults and choices; the view reads the same file (js/src/form.ts)."""
 
 _KINDS = {e["value"]: e["kind"] for e in FORM["event_types"]}
-RUN_METRIC_EVENTS = tuple(v for v, k in _KINDS.items() if k in ("threshold", "change", "zscore"))
-RUN_EVENTS = (*RUN_METRIC_EVENTS, "RUN_STATE")
+RUN_METRIC_EVENTS = tuple(
+    v for v, k in _KINDS.items() if k in ("threshold", "change", "zscore", "plateau", "non_finite")
+)
+RUN_EVENTS = (*RUN_METRIC_EVENTS, "RUN_STATE", "RUN_STALLED")
+EXTENSION_CHOICES = frozenset(
+    e["value"] for e in (*FORM["event_types"], *FORM["action_types"]) if e.get("extension")
+)
+"""Event and action types only this package's engine runs (marked so in the form)."""
 ARTIFACT_EVENTS = tuple(v for v, k in _KINDS.items() if k == "artifact")
 
 # Defaults follow W&B's app: a threshold window of 5; change windows of 10 and 50, relative.
@@ -72,6 +84,17 @@ _CONDITION_FIELDS = {
         "threshold": "zscore_threshold",
         "change_dir": "zscore_dir",
     },
+    "plateau": {
+        "name": "metric",
+        "agg": "plateau_agg",
+        "window": "plateau_window",
+        "mode": "plateau_mode",
+        "patience": "patience",
+        "threshold": "plateau_threshold",
+        "threshold_mode": "plateau_threshold_mode",
+        "cooldown": "plateau_cooldown",
+        "warmup": "plateau_warmup",
+    },
 }
 
 
@@ -79,8 +102,13 @@ def _messages(exc: ValidationError, fields: dict[str, str], default: str) -> dic
     out: dict[str, str] = {}
     for error in exc.errors():
         names = [str(part) for part in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        # A check of several fields at once names its field first ("threshold: ...").
+        named = message.split(":", 1)[0]
+        if not names and named in fields:
+            names, message = [named], message.split(":", 1)[1].strip()
         field = next((fields[n] for n in reversed(names) if n in fields), default)
-        out.setdefault(field, str(error["msg"]).removeprefix("Value error, "))
+        out.setdefault(field, message)
     return out
 
 
@@ -179,6 +207,10 @@ def _condition(spec: dict[str, Any], errors: dict[str, str]) -> Any:
                 threshold=amount,
             ),
         )
+    if event == "RUN_METRIC_NON_FINITE":
+        return None if errors else MetricNonFiniteFilter(name=metric)
+    if event == "RUN_METRIC_PLATEAU":
+        return _plateau(spec, metric, errors)
     window = _number(spec, "zscore_window", errors, integer=True)
     threshold = _number(spec, "zscore_threshold", errors)
     if errors:
@@ -189,6 +221,57 @@ def _condition(spec: dict[str, Any], errors: dict[str, str]) -> Any:
         "zscore_threshold",
         lambda: MetricZScoreFilter(
             name=metric, window=window, threshold=threshold, change_dir=spec.get("zscore_dir")
+        ),
+    )
+
+
+def _plateau(spec: dict[str, Any], metric: str, errors: dict[str, str]) -> Any:
+    numbers = {
+        field: _number(spec, field, errors, integer=field != "plateau_threshold")
+        for field in (
+            "plateau_window",
+            "patience",
+            "plateau_threshold",
+            "plateau_cooldown",
+            "plateau_warmup",
+        )
+    }
+    if errors:
+        return None
+    agg = spec.get("plateau_agg") or None
+    return _attempt(
+        errors,
+        _CONDITION_FIELDS["plateau"],
+        "patience",
+        lambda: MetricPlateauFilter(
+            name=metric,
+            agg=agg,
+            window=numbers["plateau_window"] if agg else 1,
+            mode=spec.get("plateau_mode") or "min",
+            patience=numbers["patience"],
+            threshold=numbers["plateau_threshold"],
+            threshold_mode=spec.get("plateau_threshold_mode") or "rel",
+            cooldown=numbers["plateau_cooldown"],
+            warmup=numbers["plateau_warmup"],
+        ),
+    )
+
+
+def _stalled(spec: dict[str, Any], scope: Any, run_filter: Any, errors: dict[str, str]) -> Any:
+    minutes = _number(spec, "stalled_minutes", errors)
+    if minutes is not None and not 0 < minutes <= 365 * 24 * 60:
+        errors["stalled_minutes"] = "Enter a number of minutes above 0"
+    if scope is None or errors:
+        return None
+    return _attempt(
+        errors,
+        {"after_seconds": "stalled_minutes", "scope": "scope"},
+        "stalled_minutes",
+        lambda: OnRunStalled(
+            scope=scope,
+            after=timedelta(seconds=round(float(minutes) * 60)),
+            resolved=bool(spec.get("stalled_resolved")),
+            runs=run_filter,
         ),
     )
 
@@ -225,6 +308,8 @@ def _event(spec: dict[str, Any], errors: dict[str, str]) -> Any:
             "scope",
             lambda: OnRunMetric.model_validate({"scope": scope, "filter": flt}),
         )
+    if event_type == "RUN_STALLED":
+        return None if "run_filter_value" in errors else _stalled(spec, scope, run_filter, errors)
     if event_type == "RUN_STATE":
         states = spec.get("states") or []
         if not states:
@@ -268,6 +353,11 @@ def _action(spec: dict[str, Any], errors: dict[str, str]) -> Any:
     kind = spec.get("action_type")
     if kind == "NO_OP":
         return DoNothing()
+    if kind == "STOP_RUN":
+        if spec.get("event_type") not in RUN_EVENTS:
+            errors["action_type"] = "Stopping a run needs a run event; choose another action"
+            return None
+        return StopRun()
     if kind not in ("NOTIFICATION", "GENERIC_WEBHOOK"):
         errors["action_type"] = f"Unknown action {kind!r}"
         return None
@@ -418,12 +508,27 @@ def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
                     change_dir=cond.change_dir.value,
                     change_amount=cond.threshold,
                 )
-            else:
+            elif isinstance(cond, MetricZScoreFilter):
                 spec.update(
                     zscore_window=cond.window,
                     zscore_threshold=cond.threshold,
                     zscore_dir=cond.change_dir.value,
                 )
+            elif isinstance(cond, MetricPlateauFilter):
+                spec.update(
+                    plateau_agg=cond.agg.value if cond.agg else "",
+                    plateau_window=cond.window if cond.agg else DEFAULT_SPEC["plateau_window"],
+                    plateau_mode=cond.mode,
+                    patience=cond.patience,
+                    plateau_threshold=cond.threshold,
+                    plateau_threshold_mode=cond.threshold_mode,
+                    plateau_cooldown=cond.cooldown,
+                    plateau_warmup=cond.warmup,
+                )
+        elif isinstance(flt, RunStalledFilter):
+            spec.update(_run_filter_spec(flt.run))
+            spec["stalled_minutes"] = _minutes(flt.stalled.after_seconds)
+            spec["stalled_resolved"] = flt.stalled.notify_resolved
         elif isinstance(flt, RunStateFilter):
             spec.update(_run_filter_spec(flt.run))
             spec["states"] = [s.value for s in flt.state.states]
@@ -446,6 +551,11 @@ def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
     return spec
 
 
+def _minutes(seconds: int) -> float | int:
+    minutes = seconds / 60
+    return int(minutes) if minutes == int(minutes) else minutes
+
+
 def _artifact_filter_spec(flt: Any) -> dict[str, Any]:
     inner = flt
     if isinstance(inner, Or) and len(inner.exprs) == 1:
@@ -459,3 +569,12 @@ def _artifact_filter_spec(flt: Any) -> dict[str, Any]:
     ):
         return {"artifact_filter_field": inner.field, "artifact_filter_regex": inner.op.val}
     return {"artifact_filter_field": "none", "artifact_filter_regex": ""}
+
+
+def explanation(built: NewAutomation | None) -> str:
+    """One sentence for rules whose numbers are hard to read (a plateau's); else ""."""
+    event = built.event if built is not None else None
+    flt = getattr(event, "filter", None)
+    if isinstance(flt, RunMetricFilter) and isinstance(flt.condition, MetricPlateauFilter):
+        return flt.condition.describe()
+    return ""

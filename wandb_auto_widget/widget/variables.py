@@ -11,6 +11,7 @@ ARTIFACT = [
 ]
 RUN = ["${run_id}", "${run_name}", "${run_url}", "${run_state}"]
 METRIC = ["${metric_name}", "${metric_value}", "${step}"]
+STALL = ["${stall_state}", "${stalled_for_s}", "${last_history_at}", "${stall_id}"]
 
 
 def template_variables(event_type: str) -> list[str]:
@@ -19,6 +20,8 @@ def template_variables(event_type: str) -> list[str]:
         return [*COMMON, *RUN, *METRIC]
     if event_type == "RUN_STATE":
         return [*COMMON, *RUN]
+    if event_type == "RUN_STALLED":
+        return [*COMMON, *RUN, *STALL]
     extra = {
         "ADD_ARTIFACT_ALIAS": ["${alias}"],
         "ADD_ARTIFACT_TAG": ["${tag}"],

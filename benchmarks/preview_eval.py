@@ -7,11 +7,16 @@ Rules: AVERAGE(w=50) > 1; RELATIVE change of AVERAGE(10) vs prior AVERAGE(50) >=
 |z-score(30)| >= 3, under the default "wandb" fire policy. Prints points/s for each
 implementation (best of 3 for the batch ones), the ratios to the pandas baseline, and the
 counts each one found.
+
+Then the extension rules on the same points: plateau (raw, patience 50, and smoothed over
+50 values), against the threshold rule's time (target: at most 3x) and a plain
+ReduceLROnPlateau loop; non-finite against numpy's isfinite per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Any
 
@@ -24,6 +29,7 @@ from wandb_auto_widget.preview import StreamEvaluator, evaluate
 METRIC = "loss"
 # Each number is used by both our rule and the pandas baseline, so they cannot drift apart.
 THRESHOLD, CHANGE_FRAC, Z = 1.0, 0.15, 3.0
+PATIENCE = 50
 RULES: dict[str, Any] = {
     f"threshold AVERAGE(50) > {THRESHOLD}": RunEvent.metric(METRIC).mean(50) > THRESHOLD,
     f"change AVERAGE 10 vs 50, RELATIVE >= {CHANGE_FRAC:.0%}": MetricChangeFilter(
@@ -123,9 +129,12 @@ def main() -> None:
         f"{'rule':42s} {'evaluate':>14s} {'pandas':>14s} {'stream':>14s}"
         f" {'eval/pandas':>12s} {'stream/pandas':>14s}"
     )
+    times_threshold: list[float] = []
     for name, rule in RULES.items():
         # The default policy ("wandb": at most once per run per 24 h), as the engine runs.
         t_eval, result = timed(lambda rule=rule: evaluate(rule, history), repeat=3)
+        if name.startswith("threshold"):
+            times_threshold.append(t_eval)
         t_pandas, pandas_count = timed(lambda name=name: pandas_conditions(name, frame), repeat=3)
 
         def run_stream(rule: Any = rule) -> int:
@@ -152,6 +161,66 @@ def main() -> None:
             f"condition rows: evaluate {conditions:,}, pandas {pandas_count:,}; "
             f"fires on the streamed runs: evaluate {batch_fired:,}, stream {stream_fired:,}"
         )
+    extensions(history, points, float(min(times_threshold)))
+
+
+def reduce_lr_on_plateau_loop(values: list[float], patience: int, threshold: float) -> int:
+    """The baseline a user would write for a plateau: ReduceLROnPlateau's rule (min, rel) as
+    a plain loop over one run's values; returns how many times it would cut."""
+    best, bad, cuts, bar = math.inf, 0, 0, 1.0 - threshold
+    for value in values:
+        if value < best * bar:
+            best, bad = value, 0
+        else:
+            bad += 1
+        if bad > patience:
+            cuts, bad = cuts + 1, 0
+    return cuts
+
+
+def extensions(history: dict[str, dict[str, np.ndarray]], points: int, t_threshold: float) -> None:
+    """Plateau and non-finite on the same points (with NaN injected into some runs)."""
+    with_nan = {}
+    for i, (run, columns) in enumerate(history.items()):
+        loss = columns[METRIC].copy()
+        if i % 11 == 0:
+            loss[loss.size * 9 // 10] = math.nan
+        with_nan[run] = {**columns, METRIC: loss}
+    metric = RunEvent.metric(METRIC)
+    plateau = metric.plateau(patience=PATIENCE, threshold=1e-4)
+    print()
+    print(f"extension rules on the same {points:,} points (every 11th run logs one NaN)")
+    t_plateau, found = timed(lambda: evaluate(plateau, with_nan, policy="every"), repeat=3)
+    lists = {run: c[METRIC].tolist() for run, c in with_nan.items()}
+    t_loop, cuts = timed(
+        lambda: sum(reduce_lr_on_plateau_loop(v, PATIENCE, 1e-4) for v in lists.values())
+    )
+    print(
+        f"plateau(patience={PATIENCE}, 1e-4 rel): evaluate {t_plateau:.3f} s "
+        f"({points / t_plateau / 1e6:.1f} M points/s), {t_plateau / t_threshold:.2f}x the "
+        f"threshold rule's {t_threshold:.3f} s (target <= 3x); a plain ReduceLROnPlateau loop "
+        f"{t_loop:.2f} s ({t_loop / t_plateau:.0f}x slower); fires {found.fire_count:,}, "
+        f"loop {cuts:,}"
+    )
+    smoothed = metric.mean(50).plateau(patience=10, threshold=1e-4)
+    t_smooth, smooth_found = timed(lambda: evaluate(smoothed, with_nan, policy="every"), repeat=3)
+    print(
+        f"mean(50).plateau(patience=10): evaluate {t_smooth:.3f} s, "
+        f"{t_smooth / t_threshold:.2f}x the threshold rule; fires {smooth_found.fire_count:,}"
+    )
+    non_finite = metric.non_finite()
+    t_nf, nf_found = timed(lambda: evaluate(non_finite, with_nan), repeat=3)
+
+    def first_non_finite() -> int:
+        return sum(1 for c in with_nan.values() if np.flatnonzero(~np.isfinite(c[METRIC]))[:1].size)
+
+    t_numpy, runs_with = timed(first_non_finite, repeat=3)
+    print(
+        f"non_finite(): evaluate {t_nf:.3f} s, {t_nf / t_threshold:.2f}x the threshold rule; "
+        f"numpy isfinite per run {t_numpy:.3f} s ({t_nf / t_numpy:.1f}x, evaluate also reads "
+        f"timestamps and applies the policy); runs firing {len(nf_found.runs_fired)} "
+        f"(numpy {runs_with})"
+    )
 
 
 if __name__ == "__main__":

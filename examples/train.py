@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import numpy as np
 import wandb
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--diverge-at", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sleep", type=float, default=0.0, help="seconds per step (a live demo)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -60,25 +62,34 @@ def main() -> None:
         config={"lr": args.lr, "steps": args.steps},
         settings=quiet_settings(),
     )
-    for step in range(args.steps):
-        unstable = args.diverge_at is not None and step >= args.diverge_at
-        lr = args.lr
-        batch = rng.choice(1600, size=64, replace=False)
-        p = 1 / (1 + np.exp(-np.clip(train_x[batch] @ weights, -30, 30)))
-        weights -= lr * train_x[batch].T @ (p - train_y[batch]) / len(batch)
-        if unstable:
-            weights += rng.normal(scale=0.4, size=weights.size)
-        loss, accuracy = loss_and_accuracy(train_x, train_y)
-        val_loss, val_accuracy = loss_and_accuracy(val_x, val_y)
-        run.log(
-            {
-                "loss": loss,
-                "val/loss": val_loss,
-                "accuracy": accuracy,
-                "val/accuracy": val_accuracy,
-                "lr": lr,
-            }
-        )
+    step = 0
+    try:
+        for step in range(args.steps):
+            unstable = args.diverge_at is not None and step >= args.diverge_at
+            lr = args.lr
+            batch = rng.choice(1600, size=64, replace=False)
+            p = 1 / (1 + np.exp(-np.clip(train_x[batch] @ weights, -30, 30)))
+            weights -= lr * train_x[batch].T @ (p - train_y[batch]) / len(batch)
+            if unstable:
+                weights += rng.normal(scale=0.4, size=weights.size)
+            loss, accuracy = loss_and_accuracy(train_x, train_y)
+            val_loss, val_accuracy = loss_and_accuracy(val_x, val_y)
+            run.log(
+                {
+                    "loss": loss,
+                    "val/loss": val_loss,
+                    "accuracy": accuracy,
+                    "val/accuracy": val_accuracy,
+                    "lr": lr,
+                }
+            )
+            if args.sleep:
+                time.sleep(args.sleep)
+
+    except KeyboardInterrupt:
+        # How wandb stops a run that was stopped from the server (a StopRun automation, or
+        # wandb.Api().run(path).stop()): it interrupts the main thread.
+        print(f"stopped from the server at step {step}", flush=True)
     run.finish()
 
 

@@ -32,6 +32,10 @@ ALLOWED: dict[tuple[str, tuple[str, ...]], str] = {
     ("any", ("Query", "entity", "automationExecutions")): "execution history (ours)",
     ("any", ("Query", "project", "artifactEvents")): "artifact event history (ours)",
     ("any", ("Query", "artifactCollection", "artifactEvents")): "artifact event history (ours)",
+    # The StopRun extension action, read only where EXTENSION_RULES is advertised.
+    ("any", ("Mutation", "createFilterTrigger", "trigger", "triggeredAction", "stopRun")): "",
+    ("any", ("Mutation", "updateFilterTrigger", "trigger", "triggeredAction", "stopRun")): "",
+    ("any", ("Query", "entity", "triggers", "edges", "node", "triggeredAction", "stopRun")): "",
 }
 
 Sent = list[tuple[str, dict[str, Any]]]

@@ -158,7 +158,10 @@ def test_w_and_b_is_told_which_part_it_cannot_run(local: LocalServer) -> None:
     api = Api(base_url=local.base_url, api_key=local.api_key)
     api._features = frozenset()  # a W&B server: none of our features
     project = local.api.create_project("gated")
-    with pytest.raises(UnsupportedError, match=r"the RUN_METRIC_PLATEAU event of this automation only run on this package.s engine"):
+    with pytest.raises(
+        UnsupportedError,
+        match=r"RUN_METRIC_PLATEAU event of this automation only run on this package.s engine",
+    ):
         api.create_automation(
             OnRunMetric(scope=project, filter=RunEvent.metric("loss").plateau()) >> DoNothing(),
             name="x",

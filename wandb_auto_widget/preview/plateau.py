@@ -198,6 +198,8 @@ def _fires(
     # Stretches of non-improving values: before the first improvement, between, after.
     starts = np.concatenate([[0], improvements + 1])
     ends = np.concatenate([improvements, [n]])
+    if c == 0 and improvements.size:
+        return _fires_without_cooldown(p, n, starts, ends, bad, cooldown)
     long_enough = np.flatnonzero(ends - starts > p)
     todo = sorted({0, len(starts) - 1, *long_enough.tolist()})
     fires: list[Index] = []
@@ -215,6 +217,24 @@ def _fires(
         at = end
     out = np.concatenate(fires) if fires else np.zeros(0, dtype=np.intp)
     return out.astype(np.intp, copy=False), bad, cooldown
+
+
+def _fires_without_cooldown(
+    p: int, n: int, starts: Index, ends: Index, bad: int, cooldown: int
+) -> tuple[Index, int, int]:
+    """:func:`_fires` when ``cooldown`` is 0: after the first improvement every stretch
+    starts from a count of 0, so its fires are every ``p + 1``-th value, for all stretches
+    at once. The first stretch carries the counters it was entered with."""
+    first, bad_first, _ = _stretch(0, int(ends[0]), bad, cooldown, p, 0)
+    # Stretch s fires at starts[s] + k (p + 1) - 1 for k = 1 .. lengths[s] // (p + 1): built
+    # for all stretches at once, in time proportional to the fires.
+    lengths = (ends - starts)[1:]
+    per = lengths // (p + 1)
+    total = int(per.sum())
+    nth = np.arange(total) - np.repeat(np.cumsum(per) - per, per) + 1
+    rest = np.repeat(starts[1:], per) + nth * (p + 1) - 1
+    last = int(lengths[-1])  # the final stretch's length: the count after it
+    return np.concatenate([first, rest]).astype(np.intp), last % (p + 1), 0
 
 
 def _stretch(

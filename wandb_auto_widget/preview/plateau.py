@@ -225,7 +225,7 @@ def _fires_without_cooldown(
     """:func:`_fires` when ``cooldown`` is 0: after the first improvement every stretch
     starts from a count of 0, so its fires are every ``p + 1``-th value, for all stretches
     at once. The first stretch carries the counters it was entered with."""
-    first, bad_first, _ = _stretch(0, int(ends[0]), bad, cooldown, p, 0)
+    first, _, _ = _stretch(0, int(ends[0]), bad, cooldown, p, 0)  # its counters are reset
     # Stretch s fires at starts[s] + k (p + 1) - 1 for k = 1 .. lengths[s] // (p + 1): built
     # for all stretches at once, in time proportional to the fires.
     lengths = (ends - starts)[1:]

@@ -257,8 +257,10 @@ def _patience_sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any
     rule = evaluation.rule
     assert rule.plateau is not None
     current = rule.plateau.patience
-    top = max(30, 3 * current)
-    grid = sorted({*np.unique(np.geomspace(1, top + 1, 25).astype(int) - 1).tolist(), current})
+    # Up to the longest run: a patience that long can no longer fire, so the curve reaches 0.
+    longest = max((r.series.size for r in evaluation.values()), default=0)
+    top = max(30, 3 * current, longest)
+    grid = sorted({*np.unique(np.geomspace(1, top + 1, 30).astype(int) - 1).tolist(), current})
 
     def count(patience: int) -> dict[str, float]:
         assert rule.plateau is not None

@@ -57,8 +57,12 @@ EXTENSIONS = {
     "MetricNonFiniteFilter",
     "MetricPlateauFilter",
     "OnRunStalled",
+    "OnSchedule",
     "RunStalledFilter",
+    "SavedDigestAction",
     "SavedStopRunAction",
+    "ScheduleFilter",
+    "SendDigest",
     "StopRun",
     "extension_parts",
 }

@@ -10,7 +10,7 @@ import { applyEdit, describe, insertAt, integrationKind, kindOf, markExtensions,
 import type { Store } from "./store";
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-type Part = "threshold" | "change" | "zscore" | "plateau" | "stalled" | "state" | "run-filter" | "artifact-filter" | "slack" | "webhook" | "integration";
+type Part = "threshold" | "change" | "zscore" | "plateau" | "stalled" | "schedule" | "state" | "run-filter" | "artifact-filter" | "slack" | "webhook" | "digest" | "integration";
 
 const SAVE_TIMEOUT_MS = 120_000;
 
@@ -151,6 +151,17 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
       row("Also say when it resumes", input("stalled_resolved", "stalled-resolved", "checkbox"), "stalled_resolved"),
     ),
   );
+  const nextTimes = h("p", { class: "wab-hint", testid: "schedule-next" });
+  parts.set(
+    "schedule",
+    h(
+      "div",
+      { class: "wab-group" },
+      row("Cron", input("cron", "cron", "text", "e.g. 0 9 * * 1-5"), "cron", "minute hour day month weekday"),
+      row("Time zone", input("timezone", "timezone", "text", "e.g. Europe/Berlin"), "timezone"),
+      nextTimes,
+    ),
+  );
   const stateBoxes = RUN_STATES.map((state) => {
     const box = h("input", { type: "checkbox", value: state, testid: `state-${state.toLowerCase()}` });
     box.addEventListener("change", () => edit("states", stateBoxes.filter((b) => b.checked).map((b) => b.value)));
@@ -199,7 +210,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     { class: "wab-section", testid: "section-if" },
     h("h3", {}, "If"),
     metricRow,
-    ...(["threshold", "change", "zscore", "plateau", "stalled", "state", "run-filter", "artifact-filter"] as const).map((p) => parts.get(p)!),
+    ...(["threshold", "change", "zscore", "plateau", "stalled", "schedule", "state", "run-filter", "artifact-filter"] as const).map((p) => parts.get(p)!),
     sentence,
   );
 
@@ -219,6 +230,15 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     ),
   );
   parts.set("webhook", h("div", { class: "wab-group" }, row("Payload (JSON)", h("span", {}, payload, chips), "payload")));
+  parts.set(
+    "digest",
+    h(
+      "div",
+      { class: "wab-group" },
+      row("Metrics", input("digest_metrics", "digest-metrics", "text", "e.g. val/loss, accuracy"), "digest_metrics", "last, best and change per active run"),
+      row("Skip empty periods", input("digest_skip_if_empty", "digest-skip-empty", "checkbox"), "digest_skip_if_empty"),
+    ),
+  );
   parts.set("integration", row("Send to", integration, "integration"));
   const then = h(
     "section",
@@ -228,6 +248,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     parts.get("integration")!,
     parts.get("slack")!,
     parts.get("webhook")!,
+    parts.get("digest")!,
   );
 
   // --- Save -----------------------------------------------------------------------------
@@ -302,15 +323,16 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     for (const box of stateBoxes) box.checked = s.states.includes(box.value);
     const kind = kindOf(s.event_type);
     show(metricRow, ["threshold", "change", "zscore", "plateau", "non_finite"].includes(kind));
-    for (const k of ["threshold", "change", "zscore", "plateau", "stalled", "state"] as const) show(parts.get(k)!, kind === k);
+    for (const k of ["threshold", "change", "zscore", "plateau", "stalled", "schedule", "state"] as const) show(parts.get(k)!, kind === k);
     show(controls.get("plateau_window")!.closest("label")!, Boolean(s.plateau_agg));
-    show(parts.get("run-filter")!, kind !== "artifact");
+    show(parts.get("run-filter")!, kind !== "artifact" && kind !== "schedule");
     show(parts.get("artifact-filter")!, kind === "artifact");
     show(runFilterValue.closest("label")!, s.run_filter_mode === "contains" || s.run_filter_mode === "regex");
     show(artifactRegex.closest("label")!, s.artifact_filter_field !== "none");
     show(parts.get("integration")!, integrationKind(s.action_type) !== "");
     show(parts.get("slack")!, s.action_type === "NOTIFICATION");
     show(parts.get("webhook")!, s.action_type === "GENERIC_WEBHOOK");
+    show(parts.get("digest")!, s.action_type === "DIGEST");
     sentence.textContent = describe(s);
     callProblem = "";
   }
@@ -324,13 +346,14 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     setOptions(actionType, markExtensions(ACTION_TYPES, supported));
     actionType.value = s.action_type;
     explanation.textContent = opts.explanation ?? "";
+    nextTimes.textContent = kindOf(s.event_type) === "schedule" ? (opts.explanation ?? "") : "";
     const scopes = scopeChoices(opts, s.event_type);
     setOptions(scope, [{ value: "", label: scopes.length ? "choose..." : "nothing to choose yet" }, ...scopes.map((c) => ({ value: c.id, label: c.label }))]);
     scope.value = s.scope_id;
     metrics.replaceChildren(...(opts.metrics ?? []).map((m) => h("option", { value: m })));
     const wanted = integrationKind(s.action_type);
-    const fitting = (opts.integrations ?? []).filter((i) => i.kind === wanted);
-    const noun = wanted === "slack" ? "Slack channel" : "webhook";
+    const fitting = (opts.integrations ?? []).filter((i) => wanted === "any" || i.kind === wanted);
+    const noun = wanted === "slack" ? "Slack channel" : wanted === "any" ? "Slack channel or webhook" : "webhook";
     setOptions(integration, [{ value: "", label: fitting.length ? `choose a ${noun}...` : `no ${noun} integration yet` }, ...fitting.map((i) => ({ value: i.id, label: i.name }))]);
     integration.value = fitting.some((i) => i.id === s.integration_id) ? s.integration_id : "";
     chips.replaceChildren(

@@ -10,7 +10,7 @@ export type Spec = {
   [K in keyof Defaults]: Defaults[K] extends number ? number | string : Defaults[K];
 };
 export type SpecField = keyof Spec;
-export type EventKind = "threshold" | "change" | "zscore" | "plateau" | "non_finite" | "state" | "stalled" | "artifact";
+export type EventKind = "threshold" | "change" | "zscore" | "plateau" | "non_finite" | "state" | "stalled" | "schedule" | "artifact";
 
 export interface Choice {
   value: string;
@@ -22,7 +22,7 @@ export interface EventChoice extends Choice {
   kind: EventKind;
 }
 export interface ActionChoice extends Choice {
-  integration: "" | "slack" | "webhook";
+  integration: "" | "slack" | "webhook" | "any";
 }
 
 export const DEFAULT_SPEC: Spec = form.default_spec;

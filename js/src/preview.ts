@@ -75,6 +75,8 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   const matches = h("ul", { testid: "preview-matches" });
   const timeline = h("div", { class: "wab-chart", testid: "preview-timeline" });
   const events = h("table", { class: "wab-fires", testid: "preview-events" });
+  const digest = h("pre", { class: "wab-code", testid: "preview-digest" });
+  const nextTimes = h("ul", { testid: "preview-next-times" });
   const metricParts = [advice, overview, runPicker, logLabel, chartBox, sweepTitle, sweepCurrent, sweepBox, table];
   const section = h(
     "section",
@@ -95,6 +97,8 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     matches,
     timeline,
     events,
+    digest,
+    nextTimes,
   );
   const overviewTitle = overview.previousElementSibling as HTMLElement;
 
@@ -400,6 +404,10 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     for (const node of [...metricParts, overviewTitle]) show(node, metric);
     show(matches, done && (v.kind === "state" || v.kind === "stalled"));
     show(events, done && v.kind === "artifact");
+    show(digest, done && v.kind === "digest");
+    show(nextTimes, done && v.kind === "digest");
+    digest.textContent = v.digest_text ?? "";
+    nextTimes.replaceChildren(...(v.next_times ?? []).map((t) => h("li", {}, `next: ${t.replace("T", " ")}`)));
     destroyCharts();
     matches.replaceChildren(...(v.matches ?? []).map((m) => h("li", {}, `${m.run_name}: ${m.state}`)));
     if (done && v.kind === "artifact") {

@@ -24,7 +24,7 @@ export function isRunEvent(eventType: unknown): boolean {
 }
 
 /** The integration kind an action sends through ("" for none). */
-export function integrationKind(actionType: unknown): "" | "slack" | "webhook" {
+export function integrationKind(actionType: unknown): "" | "slack" | "webhook" | "any" {
   return ACTION_TYPES.find((a) => a.value === actionType)?.integration ?? "";
 }
 
@@ -122,6 +122,8 @@ export function describe(spec: Spec): string {
     }
     case "non_finite":
       return `Fires when ${metric} is logged as NaN or infinity, in ${runs}${where}.`;
+    case "schedule":
+      return `Runs on the schedule "${spec.cron}" (${spec.timezone}), for ${spec.scope_name || "the project"}.`;
     case "stalled":
       return `Fires when ${runs}${where} is running but logs nothing for ${fmt(spec.stalled_minutes)} minutes${spec.stalled_resolved ? ", and again when it resumes" : ""}.`;
     case "state": {

@@ -96,7 +96,11 @@ export interface ArtifactEventRow {
 
 export interface PreviewView {
   state?: "fetching" | "done" | "error";
-  kind?: "metric" | "state" | "stalled" | "artifact";
+  kind?: "metric" | "state" | "stalled" | "artifact" | "digest";
+  /** A digest preview: the message as it would be sent (Slack text or webhook JSON). */
+  digest_text?: string;
+  /** A schedule's next firing times (ISO, in its time zone). */
+  next_times?: string[];
   message?: string;
   done?: number;
   total?: number;

@@ -37,6 +37,14 @@ ALLOWED: dict[tuple[str, tuple[str, ...]], str] = {
     ("any", ("Mutation", "updateFilterTrigger", "trigger", "triggeredAction", "stopRun")): "",
     ("any", ("Query", "entity", "triggers", "edges", "node", "triggeredAction", "stopRun")): "",
 }
+# ... and the digest action's fields, under the same three paths.
+for _root in (
+    ("Mutation", "createFilterTrigger", "trigger", "triggeredAction"),
+    ("Mutation", "updateFilterTrigger", "trigger", "triggeredAction"),
+    ("Query", "entity", "triggers", "edges", "node", "triggeredAction"),
+):
+    for _field in ("metrics", "include", "skipIfEmpty"):
+        ALLOWED[("any", (*_root, _field))] = "SendDigest (EXTENSION_RULES)"
 
 Sent = list[tuple[str, dict[str, Any]]]
 

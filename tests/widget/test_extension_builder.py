@@ -137,3 +137,53 @@ def test_stalled_preview_finds_past_silences_and_runs_stalled_now(
     # train-2 is still running and its last row is long ago (2023): stalled now.
     assert ("train-2", "stalled now") in states
     assert time.time() > 1.7e9
+
+
+def test_schedule_form_round_trip_and_next_times(server: LocalServer, project: Any) -> None:
+    from wandb_auto_widget.automations import OnSchedule, SendDigest
+
+    hook = server.api.create_webhook_integration("digest-hook", "http://127.0.0.1:9/d")
+    digest = OnSchedule(scope=project, cron="0 9 * * 1-5", timezone="Europe/Berlin") >> (
+        SendDigest.from_integration(hook, metrics=["loss", "acc"], skip_if_empty=False)
+    )
+    named = digest.model_copy(update={"name": "x"})
+    widget = _builder(server)
+    widget.automation = named
+    assert widget.errors == {}
+    assert widget.automation.to_graphql_input() == named.to_graphql_input()
+    assert widget.options["explanation"].startswith("Next: ")
+    assert widget.options["explanation"].endswith("(Europe/Berlin)")
+    widget.spec = {**widget.spec, "cron": "0 9 * *"}
+    assert "five of standard cron" in widget.errors["cron"]
+
+
+def test_digest_preview_says_what_the_engine_sends(server: LocalServer, project: Any) -> None:
+    """The preview's digest of a period is the engine's digest of that period, byte for byte."""
+    from datetime import datetime
+
+    from wandb_auto_widget.automations import OnSchedule, SendDigest
+    from wandb_auto_widget.demo.receiver import Receiver
+    from wandb_auto_widget.widget.preview import _compose
+
+    api = server.api
+    with Receiver() as receiver:
+        hook = api.create_webhook_integration("digest-receiver", receiver.url)
+        saved = api.create_automation(
+            OnSchedule(scope=project, cron="0 9 * * *")
+            >> SendDigest.from_integration(hook, metrics=["loss"], skip_if_empty=False),
+            name="digest-under-test",
+        )
+        api.test_automation(saved)  # the engine's digest of the last 24 h, sent now
+        sent = receiver.wait_for(1)[0].json
+    period = sent["period"]
+    start, end = (
+        datetime.fromisoformat(period[k].replace("Z", "+00:00")).timestamp()
+        for k in ("start", "end")
+    )
+    new = saved.to_new_automation()
+    assert isinstance(new.event, OnSchedule) and isinstance(new.action, SendDigest)
+    previewed, to_slack = _compose(api, new, new.event, new.action, "local", 100, start, end)
+    assert not to_slack
+    assert previewed == sent
+    assert {r["name"] for r in sent["runs"]["started"]} >= {"train-0", "train-1", "train-2"}
+    assert time.time() > start

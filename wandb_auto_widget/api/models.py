@@ -127,6 +127,8 @@ class Run:
     group: str | None = None
     job_type: str | None = None
     username: str | None = None
+    heartbeat_at: str | None = None
+    """When the server last heard from the run (its end, for a run that ended)."""
 
     @property
     def path(self) -> str:
@@ -157,6 +159,7 @@ class Run:
             config=None if config is None else _unwrap_config(_decode(config)),
             summary=None if summary is None else _decode(summary),
             history_keys=node.get("historyKeys"),
+            heartbeat_at=node.get("heartbeatAt"),
             group=node.get("group"),
             job_type=node.get("jobType"),
             username=(node.get("user") or {}).get("username"),

@@ -41,7 +41,19 @@ _ARIA = "    ... on ARIATriggeredAction { prompt }\n"
 def with_extension_actions(document: str) -> str:
     """``document`` also asking for the extension actions' fields: for a server that
     advertises EXTENSION_RULES only (W&B has no such type and would refuse the query)."""
-    return document.replace(_ARIA, _ARIA + "    ... on StopRunTriggeredAction { stopRun }\n")
+    return document.replace(_ARIA, _ARIA + _EXTENSION_ACTIONS)
+
+
+_EXTENSION_ACTIONS = """    ... on StopRunTriggeredAction { stopRun }
+    ... on DigestTriggeredAction {
+      integration {
+        __typename
+        ... on SlackIntegration { id teamName channelName }
+        ... on GenericWebhookIntegration { id name urlEndpoint }
+      }
+      metrics include skipIfEmpty
+    }
+"""
 
 
 VIEWER = "query Viewer { viewer { id entity username } }"

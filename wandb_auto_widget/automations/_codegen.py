@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._base import to_json
 from .actions import (
     DoNothing,
+    SendDigest,
     SendNotification,
     SendPromptToAria,
     SendWebhook,
@@ -177,7 +178,14 @@ def scope_source(scope: Any) -> str:
 
 def event_source(event: _BaseEventInput) -> str:
     """Source for an input event."""
-    from .events import OnRunMetric, OnRunStalled, OnRunState, RunMetricFilter, RunStateFilter
+    from .events import (
+        OnRunMetric,
+        OnRunStalled,
+        OnRunState,
+        OnSchedule,
+        RunMetricFilter,
+        RunStateFilter,
+    )
 
     cls = type(event).__name__
     scope = scope_source(event.scope)
@@ -189,6 +197,11 @@ def event_source(event: _BaseEventInput) -> str:
         sflt: RunStateFilter = event.filter
         src = _combined(sflt.run, _state_condition(sflt.state), "RunStateFilter", "state")
         return f"{cls}(\n    scope={scope},\n    filter={src},\n)"
+    if isinstance(event, OnSchedule):
+        return (
+            f"{cls}(\n    scope={scope},\n    cron={event.cron!r},\n"
+            f"    timezone={event.timezone!r},\n)"
+        )
     if isinstance(event, OnRunStalled):
         stalled = event.filter.stalled
         args = [f"scope={scope}", f"after={_timedelta_source(event.after)}"]
@@ -228,6 +241,13 @@ def action_source(action: Any) -> str:
         return f"SendWebhook(integration_id={action.integration_id!r}{payload})"
     if isinstance(action, StopRun):
         return "StopRun()"
+    if isinstance(action, SendDigest):
+        args = [f"integration_id={action.integration_id!r}", f"metrics={action.metrics!r}"]
+        if list(action.include) != ["runs", "metrics", "automations"]:
+            args.append(f"include={list(action.include)!r}")
+        if not action.skip_if_empty:
+            args.append("skip_if_empty=False")
+        return f"SendDigest({', '.join(args)})"
     if isinstance(action, SendPromptToAria):
         return f"SendPromptToAria(prompt={action.prompt!r})"
     assert isinstance(action, SendNotification)

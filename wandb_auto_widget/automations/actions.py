@@ -30,6 +30,7 @@ class ActionType(LenientStrEnum):
     ARIA = "ARIA"
     PUSH_NOTIFICATION = "PUSH_NOTIFICATION"
     STOP_RUN = "STOP_RUN"  # extension: run by this package's engine only
+    DIGEST = "DIGEST"  # extension: run by this package's engine only
 
 
 CONFIG_KEYS: dict[str, str] = {
@@ -38,6 +39,7 @@ CONFIG_KEYS: dict[str, str] = {
     ActionType.NO_OP.value: "noOpActionInput",
     ActionType.ARIA.value: "ariaActionInput",
     ActionType.STOP_RUN.value: "stopRunActionInput",
+    ActionType.DIGEST.value: "digestActionInput",
 }
 """The key of each action's part of ``triggeredActionConfig``: the one spelling, used by the
 wire format here and by the server that reads it."""
@@ -198,6 +200,46 @@ class StopRun(_InputAction):
         return CONFIG_KEYS[self.action_type.value]
 
 
+class SendDigest(_InputAction):
+    """[extension: embedded engine only] Send a digest of the scope's runs, metrics and
+    automations for the period since the previous one, to Slack or a webhook. Use with
+    ``OnSchedule``; what it says is documented in docs/automations.md."""
+
+    action_type: Literal[ActionType.DIGEST] = Field(default=ActionType.DIGEST, frozen=True)
+    integration_id: Annotated[str, Field(alias="integrationID", min_length=1)]
+    """The Slack or webhook integration to send to."""
+    metrics: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=20)] = []
+    """Metrics to report for each run active in the period (last, best, change)."""
+    include: Annotated[list[Literal["runs", "metrics", "automations"]], Field(min_length=1)] = [
+        "runs",
+        "metrics",
+        "automations",
+    ]
+    """Which parts to include."""
+    skip_if_empty: Annotated[bool, Field(alias="skipIfEmpty")] = True
+    """Send nothing when nothing happened in the period."""
+
+    @classmethod
+    def from_integration(
+        cls,
+        integration: SlackIntegration | WebhookIntegration,
+        *,
+        metrics: list[str] | None = None,
+        include: list[str] | None = None,
+        skip_if_empty: bool = True,
+    ) -> SendDigest:
+        """A digest to the given Slack channel or webhook."""
+        data: dict[str, Any] = {"integration_id": integration.id, "skip_if_empty": skip_if_empty}
+        if metrics is not None:
+            data["metrics"] = metrics
+        if include is not None:
+            data["include"] = include
+        return cls.model_validate(data)
+
+    def config_key(self) -> str:
+        return CONFIG_KEYS[self.action_type.value]
+
+
 # ---------------------------------------------------------------------------
 # Saved actions: what W&B returns for a saved automation.
 
@@ -269,6 +311,25 @@ class SavedStopRunAction(WireResult):
     stop_run: Annotated[bool, BeforeValidator(use_default_if_none), Field(repr=False)] = True
 
 
+class _AnyIntegrationRef(_IntegrationRef):
+    typename__: Typename[str] = ""
+    team_name: str | None = None
+    channel_name: str | None = None
+    name: str | None = None
+    url_endpoint: str | None = None
+
+
+class SavedDigestAction(WireResult):
+    """[extension] A saved digest action."""
+
+    typename__: Typename[Literal["DigestTriggeredAction"]] = "DigestTriggeredAction"
+    action_type: Annotated[Literal[ActionType.DIGEST], Field(exclude=True)] = ActionType.DIGEST
+    integration: _AnyIntegrationRef
+    metrics: list[str] = []
+    include: list[str] = ["runs", "metrics", "automations"]
+    skip_if_empty: bool = True
+
+
 def to_saved_action(value: Any) -> Any:
     """Accept an input action where a saved action is expected."""
     if isinstance(value, SendNotification):
@@ -288,6 +349,13 @@ def to_saved_action(value: Any) -> Any:
         return SavedAriaAction(prompt=value.prompt)
     if isinstance(value, StopRun):
         return SavedStopRunAction()
+    if isinstance(value, SendDigest):
+        return SavedDigestAction(
+            integration=_AnyIntegrationRef(id=value.integration_id),
+            metrics=value.metrics,
+            include=list(value.include),
+            skip_if_empty=value.skip_if_empty,
+        )
     return value
 
 
@@ -310,6 +378,13 @@ def to_input_action(value: Any) -> Any:
         return SendPromptToAria(prompt=value.prompt)
     if isinstance(value, SavedStopRunAction):
         return StopRun()
+    if isinstance(value, SavedDigestAction):
+        return SendDigest(
+            integration_id=value.integration.id,
+            metrics=value.metrics,
+            include=value.include,
+            skip_if_empty=value.skip_if_empty,
+        )
     return value
 
 
@@ -320,6 +395,7 @@ _SAVED_TAGS = frozenset(
         "NoOpTriggeredAction",
         "ARIATriggeredAction",
         "StopRunTriggeredAction",
+        "DigestTriggeredAction",
     }
 )
 
@@ -340,6 +416,7 @@ SavedAction = Annotated[
     | Annotated[SavedNoOpAction, Tag("NoOpTriggeredAction")]
     | Annotated[SavedAriaAction, Tag("ARIATriggeredAction")]
     | Annotated[SavedStopRunAction, Tag("StopRunTriggeredAction")]
+    | Annotated[SavedDigestAction, Tag("DigestTriggeredAction")]
     | Annotated[ReadOnly, Tag("read-only")],
     Discriminator(_saved_action_tag),
     BeforeValidator(to_saved_action),
@@ -347,15 +424,16 @@ SavedAction = Annotated[
 """A saved action; one this mirror does not model (a launch-queue job, a push
 notification...) is kept as :class:`ReadOnly`."""
 InputAction = Annotated[
-    SendNotification | SendWebhook | DoNothing | SendPromptToAria | StopRun,
+    SendNotification | SendWebhook | DoNothing | SendPromptToAria | StopRun | SendDigest,
     BeforeValidator(to_input_action),
     Field(discriminator="action_type"),
 ]
-INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing, SendPromptToAria, StopRun)
+INPUT_ACTIONS = (SendNotification, SendWebhook, DoNothing, SendPromptToAria, StopRun, SendDigest)
 SAVED_ACTIONS = (
     SavedNotificationAction,
     SavedWebhookAction,
     SavedNoOpAction,
     SavedAriaAction,
     SavedStopRunAction,
+    SavedDigestAction,
 )

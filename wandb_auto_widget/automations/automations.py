@@ -218,6 +218,14 @@ def saved_trigger(
         action = {"__typename": "ARIATriggeredAction", "prompt": config.get("prompt")}
     elif action_type == "STOP_RUN":
         action = {"__typename": "StopRunTriggeredAction", "stopRun": True}
+    elif action_type == "DIGEST":
+        action = {
+            "__typename": "DigestTriggeredAction",
+            "integration": integration,
+            "metrics": config.get("metrics", []),
+            "include": config.get("include", ["runs", "metrics", "automations"]),
+            "skipIfEmpty": config.get("skipIfEmpty", True),
+        }
     else:
         action = {"__typename": "NoOpTriggeredAction", "noOp": True}
     return {

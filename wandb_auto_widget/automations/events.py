@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ._base import JsonEncoded, LenientStrEnum, Typename, WireModel, WireResult, ensure_json
 from .actions import INPUT_ACTIONS, SAVED_ACTIONS
-from .extensions import MetricNonFiniteFilter, MetricPlateauFilter, StalledCondition
+from .extensions import (
+    MetricNonFiniteFilter,
+    MetricPlateauFilter,
+    ScheduleCondition,
+    StalledCondition,
+)
 from .filters import And, FilterableField, MongoLikeFilter, wrap_mutation_filter, wrap_run_filter
 from .metric_filters import (
     MetricChangeFilter,
@@ -48,6 +53,7 @@ class EventType(LenientStrEnum):
     RUN_METRIC_PLATEAU = "RUN_METRIC_PLATEAU"
     RUN_METRIC_NON_FINITE = "RUN_METRIC_NON_FINITE"
     RUN_STALLED = "RUN_STALLED"
+    SCHEDULE = "SCHEDULE"
 
 
 RUN_METRIC_EVENTS = (
@@ -210,6 +216,14 @@ class RunStalledFilter(WireModel):
     """How long without history, and whether to send "resolved"."""
 
 
+class ScheduleFilter(WireModel):
+    """[extension] When a scheduled automation fires (``OnSchedule.filter``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    schedule: ScheduleCondition
+    """Cron and time zone."""
+
+
 class _WrappedSavedEventFilter(WireModel):
     """Saved artifact-event filters come back wrapped as ``{"filter": "<json>"}``."""
 
@@ -233,7 +247,11 @@ class SavedEvent(WireResult):
     )
     event_type: Annotated[EventType, Field(frozen=True)]
     filter: JsonEncoded[
-        RunMetricFilter | RunStateFilter | RunStalledFilter | _WrappedSavedEventFilter
+        RunMetricFilter
+        | RunStateFilter
+        | RunStalledFilter
+        | ScheduleFilter
+        | _WrappedSavedEventFilter
     ]
     """The condition, decoded from W&B's JSON string."""
 
@@ -416,6 +434,61 @@ class OnRunStalled(_BaseRunEventInput):
         return timedelta(seconds=self.filter.stalled.after_seconds)
 
 
+class OnSchedule(_BaseEventInput):
+    """[extension: embedded engine only] Fires on a schedule, for digests:
+    ``OnSchedule(scope=project, cron="0 9 * * *", timezone="Europe/Berlin")``.
+
+    Standard five-field cron in an IANA time zone. After downtime a missed firing happens
+    once, covering the whole gap; daylight saving neither skips nor doubles one.
+    """
+
+    event_type: Literal[EventType.SCHEDULE] = EventType.SCHEDULE
+    scope: Annotated[ProjectScope | EntityScope, Field(union_mode="left_to_right")]
+    """The project (or team/org) the digest is about."""
+    filter: JsonEncoded[ScheduleFilter]
+    """The schedule."""
+
+    def __init__(
+        self,
+        *,
+        scope: Any,
+        cron: str | None = None,
+        timezone: str = "UTC",
+        filter: Any = None,
+        **data: Any,
+    ) -> None:
+        if cron is not None:
+            if filter is not None:
+                raise ValueError("give either filter= or cron= (with timezone=)")
+            filter = {"schedule": {"cron": cron, "timezone": timezone}}
+        super().__init__(scope=scope, filter=filter, **data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_scope(cls, data: Any) -> Any:
+        from .scopes import parse_scope
+
+        if isinstance(data, dict) and "scope" in data:
+            return {**data, "scope": parse_scope(data["scope"])}
+        return data
+
+    @property
+    def cron(self) -> str:
+        return self.filter.schedule.cron
+
+    @property
+    def timezone(self) -> str:
+        return self.filter.schedule.timezone
+
+    def next_times(self, count: int = 5, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` firing times (see :class:`~.extensions.ScheduleCondition`)."""
+        return self.filter.schedule.next_times(count, after)
+
+    def previous_times(self, count: int = 2, before: datetime | None = None) -> list[datetime]:
+        """The last ``count`` firing times before ``before``, newest first."""
+        return self.filter.schedule.previous_times(count, before)
+
+
 InputEvent = Annotated[
     OnLinkArtifact
     | OnUnlinkArtifact
@@ -427,7 +500,8 @@ InputEvent = Annotated[
     | OnCreateArtifact
     | OnRunMetric
     | OnRunState
-    | OnRunStalled,
+    | OnRunStalled
+    | OnSchedule,
     Field(discriminator="event_type"),
 ]
 EVENT_CLASSES: dict[EventType, type[_BaseEventInput]] = {
@@ -446,6 +520,7 @@ EVENT_CLASSES: dict[EventType, type[_BaseEventInput]] = {
     EventType.RUN_METRIC_PLATEAU: OnRunMetric,
     EventType.RUN_METRIC_NON_FINITE: OnRunMetric,
     EventType.RUN_STALLED: OnRunStalled,
+    EventType.SCHEDULE: OnSchedule,
 }
 
 

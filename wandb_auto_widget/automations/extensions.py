@@ -12,13 +12,18 @@ say which part of an automation W&B would refuse before sending it.
 - ``RunEvent.metric("loss").non_finite()``: :class:`MetricNonFiniteFilter`.
 - ``OnRunStalled(scope=project, after=timedelta(minutes=15))`` (in ``events``).
 - ``StopRun()`` (in ``actions``).
+- ``OnSchedule(scope=project, cron="0 9 * * *", timezone="Europe/Berlin")`` (in ``events``)
+  with ``SendDigest.from_integration(slack, metrics=["val/loss"])`` (in ``actions``).
 """
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -34,9 +39,11 @@ from .metric_filters import Agg, MetricName, _MetricCondition
 MAX_COUNT = 1_000_000_000
 """The largest patience, cooldown or warm-up accepted (values, not steps)."""
 
-EXTENSION_EVENT_TYPES = frozenset({"RUN_METRIC_PLATEAU", "RUN_METRIC_NON_FINITE", "RUN_STALLED"})
+EXTENSION_EVENT_TYPES = frozenset(
+    {"RUN_METRIC_PLATEAU", "RUN_METRIC_NON_FINITE", "RUN_STALLED", "SCHEDULE"}
+)
 """Event types only this package's engine runs."""
-EXTENSION_ACTION_TYPES = frozenset({"STOP_RUN"})
+EXTENSION_ACTION_TYPES = frozenset({"STOP_RUN", "DIGEST"})
 """Action types only this package's engine runs."""
 FEATURE = "EXTENSION_RULES"
 """The server feature that says it stores and runs the extension rules."""
@@ -158,3 +165,62 @@ def extension_parts(automation: Any) -> list[str]:
     if action_type is not None and str(action_type) in EXTENSION_ACTION_TYPES:
         parts.append(f"the {action_type} action")
     return parts
+
+
+# ---------------------------------------------------------------------------
+# Schedules and digests
+
+
+def _cron(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.split())
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise ValueError(
+            f"cron: {value!r} has {len(fields)} fields; write the five of standard cron: "
+            "minute hour day-of-month month day-of-week, e.g. '0 9 * * *' for 09:00 daily"
+        )
+    try:
+        CronSim(text, datetime(2000, 1, 1, tzinfo=timezone.utc))
+    except CronSimError as exc:
+        raise ValueError(f"cron: {value!r} is not valid cron ({exc})") from None
+    return text
+
+
+def _zone(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone: {value!r} is not an IANA time zone; write e.g. 'Europe/Berlin' or 'UTC'"
+        ) from None
+    return value
+
+
+class ScheduleCondition(WireModel):
+    """[extension] When a scheduled automation fires: five-field cron in a time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+    cron: Annotated[str, BeforeValidator(_cron)]
+    """Standard cron (minute hour day-of-month month day-of-week), e.g. ``"0 9 * * 1-5"``."""
+    timezone: Annotated[str, BeforeValidator(_zone)] = "UTC"
+    """The IANA time zone the cron reads its hours in (daylight saving included)."""
+
+    def next_times(self, count: int = 5, after: datetime | None = None) -> list[datetime]:
+        """The next ``count`` firing times after ``after`` (default: now), in the zone. A
+        time that daylight saving skips fires at the first moment after it; a time that
+        happens twice fires once."""
+        zone = ZoneInfo(self.timezone)
+        start = (after or datetime.now(timezone.utc)).astimezone(zone)
+        found = CronSim(self.cron, start)
+        return [next(found) for _ in range(count)]
+
+    def previous_times(self, count: int = 2, before: datetime | None = None) -> list[datetime]:
+        """The last ``count`` firing times before ``before`` (default: now), newest first."""
+        zone = ZoneInfo(self.timezone)
+        start = (before or datetime.now(timezone.utc)).astimezone(zone)
+        found = CronSim(self.cron, start, reverse=True)
+        return [next(found) for _ in range(count)]

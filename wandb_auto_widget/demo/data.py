@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..api import Api, NotFoundError
+from ..automations import OnSchedule, SendDigest
 
 ENTITY = "local"
 PROJECT = "demo-sweep"
+DIGEST = "daily-digest"
 REGISTRY = "wandb-registry-model"
 
 
@@ -107,6 +109,14 @@ def seed(api: Api, receiver_url: str, *, scale: float = 1.0) -> dict[str, str]:
             receiver_url.rstrip("/") + "/hook",
             entity=ENTITY,
             secret="demo-signing-secret",
+        )
+    if not api.automations(ENTITY, name=DIGEST):
+        project = api.project(PROJECT, ENTITY)
+        api.create_automation(
+            OnSchedule(scope=project, cron="0 9 * * *", timezone="UTC")
+            >> SendDigest.from_integration(slack, metrics=["val/loss", "accuracy"]),
+            name=DIGEST,
+            description="Every morning: what the sweep did since yesterday",
         )
     return {"project": PROJECT, "slack": slack.id, "webhook": webhook.id}
 

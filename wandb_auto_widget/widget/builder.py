@@ -245,8 +245,13 @@ class AutomationBuilder(anywidget.AnyWidget):
 
     def automation_for_preview(self) -> NewAutomation:
         """The form's automation for previewing: only the event matters to a backtest, so
-        neither a name nor an action is needed yet."""
-        spec = {**self.spec, "name": self.spec.get("name") or "preview", "action_type": "NO_OP"}
+        neither a name nor an action is needed yet (a digest's action is what it previews)."""
+        keep = self.spec.get("action_type") == "DIGEST"
+        spec = {
+            **self.spec,
+            "name": self.spec.get("name") or "preview",
+            "action_type": self.spec["action_type"] if keep else "NO_OP",
+        }
         built, errors = spec_module.build(spec)
         if built is None:
             fields = ", ".join(sorted(errors))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from ..api import Api, ApiError, ArtifactCollection, Run, UnsupportedError
-from ..automations import NewAutomation, OnRunMetric, OnRunStalled, OnRunState
+from ..automations import (
+    NewAutomation,
+    OnRunMetric,
+    OnRunStalled,
+    OnRunState,
+    OnSchedule,
+    SendDigest,
+    SlackIntegration,
+)
 from ..preview import (
     Evaluation,
     artifact_event_fields,
@@ -21,6 +31,7 @@ from ..preview import (
     run_filter_fields,
     triggering_state,
 )
+from ..preview.digest import DigestFiring, DigestRun, compose_digest, is_empty, slack_blocks
 from ..preview.policy import PolicyLike, resolve_policy
 from .preview_data import advice, build_payload, evaluated_label, first_fire_steps, sweep
 
@@ -119,6 +130,8 @@ def run_preview(
         return _stalled_preview(
             api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
         )
+    if isinstance(event, OnSchedule):
+        return _digest_preview(api, automation, entity=entity, max_runs=max_runs)
     if not isinstance(event, OnRunMetric):
         return _artifact_preview(api, automation, entity=entity)
     timings: dict[str, float] = {}
@@ -303,6 +316,144 @@ def _stalled_preview(
             "fire_count": len(matched),
         },
     )
+
+
+def _digest_preview(
+    api: Api, automation: NewAutomation, *, entity: str, max_runs: int
+) -> PreviewResult:
+    """What the last period's digest would have said, composed as the engine composes it,
+    from what the server recorded; and the next firing times."""
+    event, action = automation.event, automation.action
+    assert isinstance(event, OnSchedule)
+    if not isinstance(action, SendDigest):
+        raise PreviewError("A schedule sends a digest: choose 'Send a digest' as the action.")
+    end, start = (t.timestamp() for t in event.previous_times(2))
+    digest, slack = _compose(api, automation, event, action, entity, max_runs, start, end)
+    if is_empty(digest):
+        # A quiet last period says little: show what the next digest would say if sent now.
+        start, end = end, math.floor(time.time()) + 1  # up to the current whole second
+        digest, slack = _compose(api, automation, event, action, entity, max_runs, start, end)
+        period = f"the period so far ({_clock(start)} to now, UTC)"
+    else:
+        period = f"the last period ({_clock(start)} to {_clock(end)} UTC)"
+    skipped = is_empty(digest) and action.skip_if_empty
+    summary = (
+        f"Nothing happened in {period}: with 'skip empty periods' no digest is sent."
+        if skipped
+        else f"The digest of {period}, as it would be sent."
+    )
+    text = _digest_text(slack_blocks(digest)) if slack else json.dumps(digest, indent=2)
+    return PreviewResult(
+        None,
+        {
+            "state": "done",
+            "kind": "digest",
+            "summary": summary,
+            "digest_text": text,
+            "next_times": [t.isoformat() for t in event.next_times(5)],
+            "fire_count": 0 if skipped else 1,
+        },
+    )
+
+
+def _compose(
+    api: Api,
+    automation: NewAutomation,
+    event: OnSchedule,
+    action: SendDigest,
+    entity: str,
+    max_runs: int,
+    start: float,
+    end: float,
+) -> tuple[dict[str, Any], bool]:
+    """The digest of ``[start, end)`` from what the server recorded, and whether it goes to
+    Slack (else it is a webhook's JSON)."""
+    try:
+        listed = api.runs(f"{entity}/{event.scope.name}", order="-created_at")
+        # The engine's rule (store.runs.alive_in): created before the end, and running or
+        # last heard of after the start.
+        alive = [
+            r
+            for r in listed[: max(max_runs, 1) * 10]
+            if _epoch(r.created_at) < end
+            and (r.state == "running" or _epoch(r.heartbeat_at) >= start)
+        ]
+        by_metric = {m: api.histories(alive, [m]) for m in action.metrics} if alive else {}
+        firings = _firings(api, entity, start, end)
+        slack = any(
+            isinstance(i, SlackIntegration) and i.id == action.integration_id
+            for i in api.integrations(entity)
+        )
+    except ApiError as exc:
+        raise PreviewError(f"Could not load what the digest reads: {exc}") from exc
+    digest = compose_digest(
+        automation=automation.name or "digest",
+        scope=event.scope.name,
+        start=start,
+        end=end,
+        runs=[_digest_run(api, run, by_metric) for run in alive],
+        firings=firings,
+        metrics=action.metrics,
+        include=action.include,
+    )
+    return digest, slack
+
+
+def _epoch(text: str | None) -> float:
+    if not text:
+        return 0.0
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _digest_run(api: Api, run: Run, by_metric: dict[str, Any]) -> DigestRun:
+    series = {}
+    for metric, columns in by_metric.items():
+        found = columns.get(run.path)
+        if found is not None and metric in found:
+            series[metric] = (
+                np.asarray(found["_timestamp"], dtype=np.float64),
+                np.asarray(found[metric], dtype=np.float64),
+            )
+    ended = run.state in ("finished", "failed", "crashed")
+    return DigestRun(
+        name=run.display_name or run.name,
+        url=f"{api.base_url.rstrip('/')}/{run.entity}/{run.project}/runs/{run.name}",
+        state=run.state or "",
+        created_at=_epoch(run.created_at),
+        ended_at=_epoch(run.heartbeat_at) if ended else None,
+        series=series,
+    )
+
+
+def _firings(api: Api, entity: str, start: float, end: float) -> list[DigestFiring]:
+    try:
+        recorded = api.automation_history(entity, limit=1000)
+    except UnsupportedError:
+        return []  # W&B keeps executions in its App: the digest says nothing about them
+    return [
+        DigestFiring(
+            automation=e.automation_name,
+            event_type=e.event_type,
+            time=_epoch(e.created_at),
+            failed=e.status == "FAILED",
+            run_name=e.event.get("run_name"),
+            stalled=e.event_type == "RUN_STALLED" and e.event.get("state") == "stalled",
+        )
+        for e in recorded
+        if not e.is_test
+    ]
+
+
+def _digest_text(message: dict[str, Any]) -> str:
+    """A Slack message's text, block by block, as Slack shows it (near enough)."""
+    out = []
+    for block in message.get("blocks", []):
+        text = block.get("text", {}).get("text")
+        if text:
+            out.append(text)
+        out += [element.get("text", "") for element in block.get("elements", [])]
+    return "\n".join(out)
 
 
 def _duration(seconds: float) -> str:

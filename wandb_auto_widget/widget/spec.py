@@ -29,11 +29,14 @@ from ..automations import (
     OnRunMetric,
     OnRunStalled,
     OnRunState,
+    OnSchedule,
     RunEvent,
     RunMetricFilter,
     RunStalledFilter,
     RunStateFilter,
     SavedAriaAction,
+    ScheduleFilter,
+    SendDigest,
     SendNotification,
     SendPromptToAria,
     SendWebhook,
@@ -292,10 +295,23 @@ def _scope(spec: dict[str, Any], errors: dict[str, str]) -> dict[str, Any] | Non
 
 def _event(spec: dict[str, Any], errors: dict[str, str]) -> Any:
     event_type = spec.get("event_type")
-    if event_type not in (*RUN_EVENTS, *ARTIFACT_EVENTS):
+    if event_type not in (*RUN_EVENTS, *ARTIFACT_EVENTS, "SCHEDULE"):
         errors["event_type"] = f"Unknown event type {event_type!r}"
         return None
     scope = _scope(spec, errors)
+    if event_type == "SCHEDULE":
+        if scope is None:
+            return None
+        return _attempt(
+            errors,
+            {"cron": "cron", "timezone": "timezone", "scope": "scope"},
+            "cron",
+            lambda: OnSchedule(
+                scope=scope,
+                cron=str(spec.get("cron") or ""),
+                timezone=str(spec.get("timezone") or "UTC"),
+            ),
+        )
     run_filter = _run_filter(spec, errors) if event_type in RUN_EVENTS else None
     if event_type in RUN_METRIC_EVENTS:
         condition = _condition(spec, errors)
@@ -358,6 +374,8 @@ def _action(spec: dict[str, Any], errors: dict[str, str]) -> Any:
             errors["action_type"] = "Stopping a run needs a run event; choose another action"
             return None
         return StopRun()
+    if kind == "DIGEST":
+        return _digest(spec, errors)
     if kind not in ("NOTIFICATION", "GENERIC_WEBHOOK"):
         errors["action_type"] = f"Unknown action {kind!r}"
         return None
@@ -393,6 +411,24 @@ def _action(spec: dict[str, Any], errors: dict[str, str]) -> Any:
         {"request_payload": "payload"},
         "integration",
         lambda: SendWebhook(integration_id=integration, request_payload=payload or None),
+    )
+
+
+def _digest(spec: dict[str, Any], errors: dict[str, str]) -> Any:
+    integration = str(spec.get("integration_id") or "")
+    if not integration:
+        errors["integration"] = "Choose a Slack channel or a webhook"
+        return None
+    metrics = [m.strip() for m in str(spec.get("digest_metrics") or "").split(",") if m.strip()]
+    return _attempt(
+        errors,
+        {"metrics": "digest_metrics", "integration_id": "integration"},
+        "digest_metrics",
+        lambda: SendDigest(
+            integration_id=integration,
+            metrics=metrics,
+            skip_if_empty=bool(spec.get("digest_skip_if_empty", True)),
+        ),
     )
 
 
@@ -525,6 +561,8 @@ def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
                     plateau_cooldown=cond.cooldown,
                     plateau_warmup=cond.warmup,
                 )
+        elif isinstance(flt, ScheduleFilter):
+            spec.update(cron=flt.schedule.cron, timezone=flt.schedule.timezone)
         elif isinstance(flt, RunStalledFilter):
             spec.update(_run_filter_spec(flt.run))
             spec["stalled_minutes"] = _minutes(flt.stalled.after_seconds)
@@ -547,6 +585,12 @@ def from_automation(obj: NewAutomation | Automation) -> dict[str, Any]:
             spec.update(
                 integration_id=action.integration_id,
                 payload=json.dumps(action.request_payload or {}, indent=2),
+            )
+        elif isinstance(action, SendDigest):
+            spec.update(
+                integration_id=action.integration_id,
+                digest_metrics=", ".join(action.metrics),
+                digest_skip_if_empty=action.skip_if_empty,
             )
     return spec
 
@@ -572,8 +616,13 @@ def _artifact_filter_spec(flt: Any) -> dict[str, Any]:
 
 
 def explanation(built: NewAutomation | None) -> str:
-    """One sentence for rules whose numbers are hard to read (a plateau's); else ""."""
+    """One sentence for rules whose numbers are hard to read (a plateau's), or a schedule's
+    next firing times; else ""."""
     event = built.event if built is not None else None
+    if isinstance(event, OnSchedule):
+        times = event.next_times(5)
+        shown = ", ".join(t.strftime("%a %d %b %H:%M") for t in times)
+        return f"Next: {shown} ({event.timezone})"
     flt = getattr(event, "filter", None)
     if isinstance(flt, RunMetricFilter) and isinstance(flt.condition, MetricPlateauFilter):
         return flt.condition.describe()

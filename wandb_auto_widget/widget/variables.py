@@ -22,6 +22,8 @@ def template_variables(event_type: str) -> list[str]:
         return [*COMMON, *RUN]
     if event_type == "RUN_STALLED":
         return [*COMMON, *RUN, *STALL]
+    if event_type == "SCHEDULE":
+        return []  # a digest is composed, not templated
     extra = {
         "ADD_ARTIFACT_ALIAS": ["${alias}"],
         "ADD_ARTIFACT_TAG": ["${tag}"],

@@ -15,15 +15,16 @@ firing is recorded exactly when the data that caused it is:
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..store import executions
+from ..store import executions, triggers
 from ..store.artifacts import ArtifactChange
 from ..store.db import Database
-from . import alerts, artifacts, metrics, outbox, run_state, stalled
+from . import alerts, artifacts, metrics, outbox, run_state, schedule, stalled
 from .context import EngineSettings, RunContext
 from .delivery import DeliveryWorker, RetryPolicy
 from .ticker import Ticker
@@ -51,9 +52,13 @@ class Engine:
         return self.settings.clock()
 
     def tick(self) -> int:
-        """Fire what time passing has made true (stalled runs), in its own transaction."""
+        """Fire what time passing has made true (stalled runs, scheduled digests), in its
+        own transaction."""
+        now = self.settings.clock()
         with self.worker.db.write() as conn:
-            return self._fired(stalled.on_tick(conn, self.settings, self.settings.clock()))
+            fired = stalled.on_tick(conn, self.settings, now)
+            fired += schedule.on_tick(conn, self.settings, now)
+        return self._fired(fired)
 
     @property
     def base_url(self) -> str:
@@ -131,9 +136,18 @@ class Engine:
             **sample,
         }
         with self.worker.db.write() as conn:
-            execution_id = outbox.enqueue(
-                conn, trigger, variables, {"test": True, **sample}, is_test=True
-            )
+            if trigger["action_type"] == "DIGEST":  # the digest of the last 24 h, as it is
+                # Times are whole seconds in the store: end after the current one.
+                end = math.floor(self.settings.clock()) + 1
+                scope, _ = triggers.scope_json(conn, trigger["scope_type"], trigger["scope_id"])
+                schedule.record_digest(
+                    conn, self.settings, trigger, scope, end - 86400, end, is_test=True
+                )
+                execution_id = int(conn.execute("SELECT max(id) FROM executions").fetchone()[0])
+            else:
+                execution_id = outbox.enqueue(
+                    conn, trigger, variables, {"test": True, **sample}, is_test=True
+                )
             # Not for the worker loop: this one is sent right here, exactly once.
             executions.send_now(conn, execution_id)
         self.worker.deliver_now(execution_id)

@@ -108,4 +108,4 @@ class RunContext:
         if trigger["action_type"] == "STOP_RUN":
             # Done in the firing transaction: the run's next file_stream answer says stop.
             request_stop(self.conn, run)
-        return enqueue(self.conn, trigger, variables, event)
+        return enqueue(self.conn, trigger, variables, event, at=self.settings.clock())

@@ -12,7 +12,7 @@ import orjson
 
 from ...automations.actions import CONFIG_KEYS
 from ..store import executions, integrations
-from ..store.db import now
+from ..store.db import iso, now
 from .render import render_value, slack_message
 
 
@@ -23,8 +23,13 @@ def enqueue(
     event: dict[str, Any],
     *,
     is_test: bool = False,
+    payload: Any = None,
+    at: float | None = None,
 ) -> int:
-    """Record a firing of ``trigger``; webhooks and Slack messages wait in the outbox."""
+    """Record a firing of ``trigger``; webhooks and Slack messages wait in the outbox.
+
+    ``payload`` is a digest's message, composed by the caller; ``at`` the engine clock's
+    time of the firing (default: now)."""
     action_type = trigger["action_type"]
     config = json.loads(trigger["action_config"]).get(CONFIG_KEYS[action_type], {})
     variables = {**variables, "automation_name": trigger["name"]}
@@ -33,10 +38,13 @@ def enqueue(
         if trigger["integration_id"] is None
         else integrations.get_integration_row(conn, trigger["integration_id"])
     )
-    payload: Any = None
     target = None
     status, error = "PENDING", None
-    if action_type == "GENERIC_WEBHOOK":
+    if action_type == "DIGEST":
+        if integration is not None:
+            slack = integration["kind"] == "slack"
+            target = integration["channel_name"] if slack else integration["url"]
+    elif action_type == "GENERIC_WEBHOOK":
         template = json.loads(config.get("requestPayload") or "{}")
         payload = render_value(template, variables)
         target = integration["url"] if integration else None
@@ -53,7 +61,7 @@ def enqueue(
         status, target = "FINISHED", f"run {event.get('run')}"
     else:
         status = "FINISHED"  # a no-op is recorded, and that is all it does
-    sends = action_type in ("GENERIC_WEBHOOK", "NOTIFICATION")
+    sends = action_type in ("GENERIC_WEBHOOK", "NOTIFICATION", "DIGEST")
     if sends and integration is None:
         status, error = "FAILED", "no integration to send to; add a Slack integration to the entity"
     elif sends and integration is not None and integration["disabled"]:
@@ -75,7 +83,7 @@ def enqueue(
             "next_attempt_at": time.time(),
             "error": error,
             "is_test": int(is_test),
-            "created_at": now(),
+            "created_at": now() if at is None else iso(at),
             "finished_at": None if status == "PENDING" else now(),
         },
     )

@@ -17,6 +17,11 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso(epoch: float) -> str:
+    """Epoch seconds as W&B formats times."""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Database:
     """A SQLite file shared by the server's threads.
 

@@ -122,3 +122,12 @@ def recent_alert(
         ).fetchone()
         is not None
     )
+
+
+def in_period(conn: sqlite3.Connection, entity_id: int, start: str, end: str) -> list[sqlite3.Row]:
+    """The entity's executions recorded in ``[start, end)`` (ISO times), tests excluded."""
+    return conn.execute(
+        "SELECT * FROM executions WHERE entity_id = ? AND is_test = 0 AND created_at >= ? "
+        "AND created_at < ? ORDER BY id",
+        (entity_id, start, end),
+    ).fetchall()

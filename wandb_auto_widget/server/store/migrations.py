@@ -287,4 +287,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX stalls_by_run ON stalls(run_id);
     """,
+    # 10: schedules. Per scheduled automation: the filter its next time was computed for (an
+    # edit reschedules), when it next fires, and where the period of its next digest begins.
+    """
+    CREATE TABLE schedules (
+        trigger_id INTEGER PRIMARY KEY REFERENCES triggers(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,
+        next_at REAL NOT NULL,
+        period_start REAL NOT NULL
+    );
+    """,
 ]

@@ -289,3 +289,17 @@ def heartbeat(
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (now(), run["id"]))
     updated: sqlite3.Row = conn.execute("SELECT * FROM runs WHERE id = ?", (run["id"],)).fetchone()
     return updated
+
+
+def alive_in(
+    conn: sqlite3.Connection, project_ids: list[int], start: str, end: str
+) -> list[sqlite3.Row]:
+    """Runs of these projects that existed during ``[start, end)`` (ISO times): created
+    before its end, and running or last heard of after its start; with their project."""
+    marks = ",".join("?" * len(project_ids))
+    return conn.execute(
+        f"SELECT r.*, p.name AS project_name FROM runs r JOIN projects p ON p.id = r.project_id "
+        f"WHERE r.project_id IN ({marks}) AND r.created_at < ? "
+        "AND (r.state = 'running' OR r.heartbeat_at >= ?) ORDER BY r.created_at, r.id",
+        (*project_ids, end, start),
+    ).fetchall()

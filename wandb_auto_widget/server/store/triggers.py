@@ -10,7 +10,14 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from ...automations import DoNothing, EventType, SendNotification, SendWebhook, StopRun
+from ...automations import (
+    DoNothing,
+    EventType,
+    SendDigest,
+    SendNotification,
+    SendWebhook,
+    StopRun,
+)
 from ...automations.actions import CONFIG_KEYS
 from ...automations.automations import saved_trigger
 from ...automations.events import EVENT_CLASSES
@@ -35,12 +42,17 @@ _RUN_EVENTS = frozenset(
         EventType.RUN_STALLED,
     }
 )
-_INTEGRATION_KIND = {"NOTIFICATION": "slack", "GENERIC_WEBHOOK": "webhook"}
+_INTEGRATION_KIND = {
+    "NOTIFICATION": ("slack",),
+    "GENERIC_WEBHOOK": ("webhook",),
+    "DIGEST": ("slack", "webhook"),
+}
 _ACTION_CLASSES: dict[str, Any] = {
     "NOTIFICATION": SendNotification,
     "GENERIC_WEBHOOK": SendWebhook,
     "NO_OP": DoNothing,
     "STOP_RUN": StopRun,
+    "DIGEST": SendDigest,
 }
 
 
@@ -115,10 +127,11 @@ def _validated(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]
             str(config[key].get("integrationID")),
             field=f"triggeredActionConfig.{key}.integrationID",
         )
-        if row["kind"] != _INTEGRATION_KIND[action_type] or row["entity_id"] != entity_id:
+        kinds = _INTEGRATION_KIND[action_type]
+        if row["kind"] not in kinds or row["entity_id"] != entity_id:
             raise Invalid(
                 f"triggeredActionConfig.{key}.integrationID: not a "
-                f"{_INTEGRATION_KIND[action_type]} integration of this automation's entity"
+                f"{' or '.join(kinds)} integration of this automation's entity"
             )
         integration = integration_json(row)
     enabled = True if data.get("enabled") is None else bool(data["enabled"])
@@ -160,7 +173,8 @@ def _check_event(event_type: str, scope: dict[str, Any], event_filter: Any) -> N
     # What the engine will evaluate while ingesting must be evaluable: checked now.
     run_filter = getattr(event.filter, "run", None) if kind in _RUN_EVENTS else event.filter
     try:
-        check_run_filter(run_filter)
+        if kind is not EventType.SCHEDULE:  # a schedule watches no runs
+            check_run_filter(run_filter)
     except ValueError as exc:
         raise invalid("eventFilter", exc) from None
     if event.event_type is not kind:

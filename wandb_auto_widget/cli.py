@@ -65,11 +65,54 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    from .api import Api
+    from .server import LocalServer, default_db_path
+    from .server.watcher import Watcher
+
+    remote = Api(base_url=args.remote_url, api_key=args.remote_key)
+    if not remote.has_credentials:
+        print(
+            "no W&B API key: set WANDB_API_KEY, run `wandb login`, or pass --remote-key",
+            file=sys.stderr,
+        )
+        return 2
+    local = LocalServer(
+        db=Path(args.db) if args.db else default_db_path(),
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        tick_seconds=args.tick,
+    )
+    watcher = Watcher(
+        remote, local, list(args.projects), interval=args.interval, budget=args.budget
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: watcher.stop())
+    local.start()
+    # Where the rules live: point the builder or Api here to add plateau, stalled... rules.
+    print(f"WANDB_BASE_URL={local.base_url}", flush=True)
+    print(f"WANDB_API_KEY={local.api_key}", flush=True)
+    print(f"watching {', '.join(args.projects)} on {remote.base_url}", file=sys.stderr, flush=True)
+    try:
+        watcher.run()
+    finally:
+        local.stop()
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo.runner import run
 
     workspace = Path(args.workspace).resolve() if args.workspace else None
     return run(Path(args.root).resolve(), workspace=workspace, lab=not args.no_lab)
+
+
+def _project_path(value: str) -> str:
+    parts = value.strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"{value!r}: write ENTITY/PROJECT, e.g. my-team/bert")
+    return "/".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +140,20 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between checks for stalled runs (a stall is seen within after + tick)",
     )
     serve.set_defaults(run=_serve)
+    watch = commands.add_parser(
+        "watch", help="run the extension rules on W&B projects (docs/watch.md)"
+    )
+    watch.add_argument("projects", nargs="+", metavar="ENTITY/PROJECT", type=_project_path)
+    watch.add_argument("--remote-url", help="W&B (default: WANDB_BASE_URL, else W&B cloud)")
+    watch.add_argument("--remote-key", help="W&B API key (default: WANDB_API_KEY or ~/.netrc)")
+    watch.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
+    watch.add_argument("--budget", type=int, default=120, help="most requests per minute to W&B")
+    watch.add_argument("--db", help="where rules and state live (default: the user data dir)")
+    watch.add_argument("--host", default="127.0.0.1", help="the local server's address")
+    watch.add_argument("--port", type=int, default=8765, help="the local server's port")
+    watch.add_argument("--api-key", help="the local server's key (default: a random one)")
+    watch.add_argument("--tick", type=float, default=15.0, help="seconds between clock checks")
+    watch.set_defaults(run=_watch)
     history = commands.add_parser("history", help="show what automations did (newest first)")
     history.add_argument("--base-url", help="server (default: WANDB_BASE_URL)")
     history.add_argument("--api-key", help="key (default: WANDB_API_KEY or ~/.netrc)")

@@ -183,19 +183,33 @@ class Api:
         per_page: int = 100,
     ) -> list[Run]:
         """Runs of ``entity/project`` matching Mongo-style ``filters``, newest first by default."""
+        return list(self.iter_runs(path, filters, order=order, per_page=per_page))
+
+    def iter_runs(
+        self,
+        path: str,
+        filters: dict[str, Any] | None = None,
+        *,
+        order: str = "-created_at",
+        per_page: int = 100,
+    ) -> Iterator[Run]:
+        """:meth:`runs`, a page at a time: stop iterating and no further page is fetched."""
         entity, project = split_path(path, 2)
-        return [
-            Run.from_graphql(entity, project, node)
-            for node in self._nodes(
-                queries.RUNS,
-                "project.runs",
-                entity=entity,
-                project=project,
-                perPage=per_page,
-                order=order,
-                filters=json.dumps(filters or {}),
-            )
-        ]
+        for node in self._nodes(
+            queries.RUNS,
+            "project.runs",
+            entity=entity,
+            project=project,
+            perPage=per_page,
+            order=order,
+            filters=json.dumps(filters or {}),
+        ):
+            yield Run.from_graphql(entity, project, node)
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far (retries included): for budgets and benchmarks."""
+        return self._transport.sent
 
     def run(self, path: str) -> Run:
         """A run by ``entity/project/run-id``, with config, summary and history keys."""
@@ -764,6 +778,11 @@ class LoggedRun:
     @property
     def path(self) -> str:
         return f"{self.entity}/{self.project}/{self.name}"
+
+    @property
+    def last_step(self) -> int:
+        """The last step logged (-1 before the first)."""
+        return self._step
 
     def log(self, rows: dict[str, Any] | Sequence[dict[str, Any]], step: int | None = None) -> bool:
         """Append one row or a batch; fills in ``_step`` and ``_timestamp`` when missing.

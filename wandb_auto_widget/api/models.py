@@ -129,6 +129,8 @@ class Run:
     username: str | None = None
     heartbeat_at: str | None = None
     """When the server last heard from the run (its end, for a run that ended)."""
+    history_line_count: int | None = None
+    """How many history rows the run has logged."""
 
     @property
     def path(self) -> str:
@@ -160,6 +162,7 @@ class Run:
             summary=None if summary is None else _decode(summary),
             history_keys=node.get("historyKeys"),
             heartbeat_at=node.get("heartbeatAt"),
+            history_line_count=node.get("historyLineCount"),
             group=node.get("group"),
             job_type=node.get("jobType"),
             username=(node.get("user") or {}).get("username"),

@@ -94,6 +94,7 @@ class _Wire:
     ) -> None:
         self.base_url, self._api_key, self._timeout = base_url, api_key, timeout
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
+        self.sent = 0  # requests sent, retries included
 
     def _client_args(self) -> dict[str, Any]:
         return {
@@ -139,6 +140,7 @@ class Transport(_Wire):
         content = orjson.dumps(body)
         for attempt in range(self.max_retries + 1):
             response, error = None, None
+            self.sent += 1
             try:
                 response = self.client.post(path, content=content, headers=_JSON)
             except httpx.HTTPError as exc:

@@ -31,6 +31,7 @@ from .bulk_history import columns_response
 from .engine import Engine
 from .errors import Invalid, NotFound, ServerError, TooLarge, Unauthorized
 from .gql import Context, build_schema
+from .gql.context import FEATURES, WANDB_FEATURES
 from .gql.execution import GraphQLExecutor
 from .ingest import file_stream as ingest_file_stream
 from .store import entities
@@ -52,6 +53,7 @@ class ServerState:
     engine: Engine
     uploads: Uploads
     graphql: GraphQLExecutor
+    wandb_only: bool = False
 
 
 def _state(request: Request) -> ServerState:
@@ -135,6 +137,8 @@ async def file_stream(request: Request) -> Response:
 
 async def history_columns(request: Request) -> Response:
     authenticate(request)
+    if _state(request).wandb_only:
+        raise HTTPException(404, "Not Found")  # W&B has no such endpoint
     payload = parse_json(await read_body(request, MAX_GRAPHQL_BYTES), '{"runs": [...], ...}')
     content = await run_in_threadpool(columns_response, _state(request).db, payload)
     return Response(content, media_type="application/octet-stream")
@@ -216,17 +220,27 @@ ROUTES = [
 ]
 
 
-def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = None) -> Starlette:
+def create_app(
+    db: Database,
+    api_key: str,
+    viewer: str,
+    engine: Engine | None = None,
+    *,
+    wandb_only: bool = False,
+) -> Starlette:
     """The server app over ``db``, accepting ``api_key``; ``viewer`` is the local user's entity.
 
     The engine's delivery worker runs for the app's lifetime (the ASGI lifespan).
+    ``wandb_only`` advertises only W&B's features and refuses our additions' endpoints, so
+    that it stands in for W&B: a client then speaks to it as it speaks to W&B.
     """
     with db.write() as conn:
         entities.ensure_entity(conn, viewer)  # the local user's own entity always exists
     engine = engine or Engine(db)
     engine.set_viewer(viewer)
     uploads = Uploads(Path(db.path).parent / "files")
-    context = Context(db=db, viewer=viewer, engine=engine, uploads=uploads)
+    features = WANDB_FEATURES if wandb_only else FEATURES
+    context = Context(db=db, viewer=viewer, engine=engine, uploads=uploads, features=features)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -248,7 +262,7 @@ def create_app(db: Database, api_key: str, viewer: str, engine: Engine | None = 
         },
     )
     app.state.server = ServerState(
-        db, api_key, engine, uploads, GraphQLExecutor(build_schema(), context)
+        db, api_key, engine, uploads, GraphQLExecutor(build_schema(), context), wandb_only
     )
 
     def set_base_url(url: str) -> None:

@@ -49,7 +49,9 @@ class LocalServer:
 
     ``db=None`` uses a fresh temporary file; pass a path to keep data. ``api_key=None``
     generates a random key. ``tick_seconds`` is how often the engine checks for stalled
-    runs, on ``clock`` (epoch seconds; tests pass one they control). Use as a context manager,
+    runs, on ``clock`` (epoch seconds; tests pass one they control). ``wandb_only`` makes it
+    a stand-in for W&B: only W&B's features are advertised, and our additions refuse. Use as
+    a context manager,
     or call :meth:`start` and :meth:`stop`::
 
         with LocalServer() as server:
@@ -68,6 +70,7 @@ class LocalServer:
         retry: RetryPolicy | None = None,
         tick_seconds: float = 15.0,
         clock: Callable[[], float] = time.time,
+        wandb_only: bool = False,
     ) -> None:
         if db is None:
             import tempfile
@@ -82,6 +85,7 @@ class LocalServer:
         self._retry = retry
         self._tick_seconds = tick_seconds
         self._clock = clock
+        self._wandb_only = wandb_only
         self.engine: Engine | None = None
         """The running server's engine (None when stopped): ``engine.tick()`` checks for
         stalled runs now."""
@@ -98,7 +102,7 @@ class LocalServer:
         engine = self.engine = Engine(
             self._db, self._retry, clock=self._clock, tick_s=self._tick_seconds
         )
-        app = create_app(self._db, self.api_key, self.entity, engine)
+        app = create_app(self._db, self.api_key, self.entity, engine, wandb_only=self._wandb_only)
         # proto must be IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets whose
         # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -134,6 +138,14 @@ class LocalServer:
         if self._db is not None:
             self._db.close()
         self._server = self._thread = self._db = self.engine = None
+
+    @property
+    def database(self) -> Database:
+        """The running server's database (for components that run beside it, such as the
+        watcher)."""
+        if self._db is None:
+            raise RuntimeError("the server is not running; call start() first")
+        return self._db
 
     @property
     def api(self) -> Api:

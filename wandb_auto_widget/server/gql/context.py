@@ -9,7 +9,7 @@ from ..engine import Engine
 from ..store.db import Database
 from ..uploads import Uploads
 
-FEATURES = (
+WANDB_FEATURES = (
     "QUERY_AUTOMATIONS_ON_ENTITY",
     "AUTOMATION_EVENT_RUN_METRIC",
     "AUTOMATION_EVENT_RUN_METRIC_CHANGE",
@@ -18,6 +18,10 @@ FEATURES = (
     "AUTOMATION_ACTION_NO_OP",
     "ARTIFACT_DIGEST_ALGORITHM",
     "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",
+)
+"""The features W&B advertises that this server has too."""
+FEATURES = (
+    *WANDB_FEATURES,
     # Ours, advertised so that our Api sends these only where they exist:
     "HISTORY_COLUMNS",  # POST /history/columns (bulk_history.py)
     "SLACK_WEBHOOK_INTEGRATIONS",  # createSlackIntegration
@@ -36,6 +40,8 @@ class Context:
     """The entity of the single local user; the default entity for new runs."""
     engine: Engine
     uploads: Uploads
+    features: tuple[str, ...] = FEATURES
+    """What ``serverInfo`` advertises: all, or W&B's only (a stand-in for W&B in tests)."""
 
 
 def ctx(info: Any) -> Context:

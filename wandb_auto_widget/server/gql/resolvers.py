@@ -25,7 +25,7 @@ from ..run_files import RunFile, list_run_files
 from ..store import entities, executions, history, integrations, runs, triggers
 from ..store.ids import decode, encode
 from . import artifact_resolvers, objects
-from .context import FEATURES, ctx, page
+from .context import ctx, page
 
 query = QueryType()
 mutation = MutationType()
@@ -86,9 +86,9 @@ def _viewer(_: Any, info: Any) -> dict[str, Any]:
 
 
 @query.field("serverInfo")
-def _server_info(*_: Any) -> dict[str, Any]:
+def _server_info(_: Any, info: Any) -> dict[str, Any]:
     return {
-        "features": [{"name": n, "isEnabled": True} for n in FEATURES],
+        "features": [{"name": n, "isEnabled": True} for n in ctx(info).features],
         "latestLocalVersionInfo": None,
     }
 

@@ -297,4 +297,18 @@ MIGRATIONS: list[str] = [
         period_start REAL NOT NULL
     );
     """,
+    # 11: the watcher (wandb-auto-widget watch). Each W&B run it follows is mirrored as a local
+    # run; per mirror, what was last seen on W&B, and whether a stop was passed on to W&B.
+    """
+    CREATE TABLE watched_runs (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        line_count INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        stop_sent INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE watched_projects (
+        path TEXT PRIMARY KEY,
+        last_poll REAL
+    );
+    """,
 ]

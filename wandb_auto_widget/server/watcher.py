@@ -110,11 +110,15 @@ class Watcher:
             local_api.project(project_name, entity=entity)
         except ApiError:
             local_api.create_project(project_name, entity=entity)
-        now = self.local.engine.now() if self.local.engine else time.time()
+        # W&B's own clock: the newest heartbeat seen by the previous poll. A run that logged
+        # since then was heard from at or after it; anything older is unchanged.
         previous = watched.last_poll(db.read(), path)
+        newest = previous or 0.0
         metrics = self._metrics(entity, project_name)
         for run in self.remote.iter_runs(path, order="-heartbeat_at", per_page=50):
             stats.runs_listed += 1
+            heard = _epoch(run.heartbeat_at)
+            newest = max(newest, heard)
             mirror = runs.get_run(db.read(), self._project_id(entity, project_name), run.name)
             seen = None if mirror is None else watched.seen(db.read(), mirror["id"])
             unchanged = (
@@ -122,14 +126,14 @@ class Watcher:
                 and seen.line_count == (run.history_line_count or 0)
                 and seen.state == (run.state or "")
             )
-            if unchanged and previous is not None and _epoch(run.heartbeat_at) < previous - 60:
+            if unchanged and previous is not None and heard < previous:
                 break  # everything further down was heard from before the previous poll
             if unchanged:
                 continue
             stats.rows += self._sync(run, metrics, seen, stats)
             stats.runs_synced += 1
         with db.write() as conn:
-            watched.polled(conn, path, now)
+            watched.polled(conn, path, newest)
         stats.requests = self.remote.requests_sent - sent
         stats.seconds = time.monotonic() - started
         return stats

@@ -1,5 +1,6 @@
 """The watcher's memory: per mirrored W&B run, what was last seen on W&B; per watched
-project, when it was last polled. The mirrors themselves are ordinary local runs."""
+project, the newest heartbeat (W&B's clock) its last poll saw. The mirrors themselves are
+ordinary local runs."""
 
 from __future__ import annotations
 

@@ -56,6 +56,7 @@ bench: install
 	$(PY) benchmarks/preview_e2e.py
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/concurrent_ingest.py
+	$(PY) benchmarks/watch_cost.py
 
 clean:
 	rm -rf $(VENV) js/node_modules wandb_auto_widget/static .demo .mypy_cache .pytest_cache .ruff_cache

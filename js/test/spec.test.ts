@@ -100,7 +100,7 @@ group("helpers", () => {
 group("extension rules", () => {
   it("are marked only where the server cannot run them", () => {
     const marked = markExtensions(EVENT_TYPES, false).filter((e) => e.label.endsWith("(embedded engine only)"));
-    expect(marked.map((e) => e.value)).toEqual(["RUN_METRIC_PLATEAU", "RUN_METRIC_NON_FINITE", "RUN_STALLED"]);
+    expect(marked.map((e) => e.value)).toEqual(["RUN_METRIC_PLATEAU", "RUN_METRIC_NON_FINITE", "RUN_STALLED", "SCHEDULE"]);
     expect(markExtensions(EVENT_TYPES, true).some((e) => e.label.includes("embedded"))).toBe(false);
     expect(markExtensions(ACTION_TYPES, false).find((a) => a.value === "STOP_RUN")?.label).toBe("Stop the run (embedded engine only)");
   });

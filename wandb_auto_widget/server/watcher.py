@@ -141,9 +141,13 @@ class Watcher:
     def _sync(self, run: Run, metrics: list[str], seen: Seen | None, stats: PollStats) -> int:
         """Bring one run's mirror up to date; returns the rows it took in."""
         mirror = self._mirror(run)
-        rows = self._new_rows(run, metrics, mirror)
-        stopped = mirror.log(rows) if rows else False
         state = run.state or ""
+        # A run that had already ended when first seen is mirrored without its history:
+        # rules fire on what happens while watching, not on an old run's past (which would
+        # be a storm of messages the first time a project is watched).
+        backfill = seen is not None or state == "running"
+        rows = self._new_rows(run, metrics, mirror) if backfill else []
+        stopped = mirror.log(rows) if rows else False
         if state in ENDED and (seen is None or seen.state != state):
             mirror.finish(exit_code=ENDED[state])
         elif state in ("crashed", "killed") and (seen is None or seen.state != state):

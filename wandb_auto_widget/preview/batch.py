@@ -19,10 +19,16 @@ from .rules import Z_TOLERANCE, Rule
 F64 = npt.NDArray[np.float64]
 
 
-def _prefix(d: F64) -> F64:
-    out = np.empty(d.size + 1)
+def _prefix(x: F64, anchor: float, *, square: bool = False) -> F64:
+    """Running sums of ``x - anchor`` (or its square) before each value and after the last,
+    built in place: this and the comparison are most of a rule's time."""
+    out = np.empty(x.size + 1)
     out[0] = 0.0
-    np.cumsum(d, out=out[1:])
+    body = out[1:]
+    np.subtract(x, anchor, out=body)
+    if square:
+        np.multiply(body, body, out=body)
+    np.cumsum(body, out=body)
     return out
 
 
@@ -58,8 +64,10 @@ def evaluate_series(rule: Rule, x: F64) -> tuple[F64, npt.NDArray[np.bool_]]:
         series = x if rule.agg is None else evaluate_series(rule.smoothing(), x)[0]
         return series, stateful_condition(rule, series, None)[0]
     anchor = float(x[0])
-    d = x - anchor
-    series = series_with_history(rule, x, _prefix(d), _prefix(d * d), anchor, 0, 0)
+    prefix = _prefix(x, anchor)
+    # Only z-scores read the sums of squares.
+    squares = _prefix(x, anchor, square=True) if rule.kind == "zscore" else prefix
+    series = series_with_history(rule, x, prefix, squares, anchor, 0, 0)
     return series, condition_of(rule, series)
 
 
@@ -109,23 +117,27 @@ def series_with_history(
     """
     n = x.size
     new = n - tail
-    series = np.full(new, np.nan)
+    series = np.empty(new)
     # Positions tail..n-1 are evaluated; those whose run index reaches the rule's history
     # are a suffix starting at ``lo``, so every window below is a slice, not a gather.
     lo = max(tail, rule.history_needed - 1 - seen)
     if lo >= n:
+        series.fill(np.nan)
         return series
+    series[: lo - tail] = np.nan
     out = slice(lo - tail, new)
     w = rule.window
 
-    def agg(size: int, back: int, agg_op: str | None) -> F64:
+    def agg(size: int, back: int, agg_op: str | None, into_series: bool = False) -> F64:
         """Aggregate of the ``size`` values ending ``back`` positions before each of lo..n-1."""
         end_lo, end_hi = lo - back, n - back  # window ends, as a slice
         if agg_op is None:
             return x[end_lo:end_hi]
         if agg_op == "AVERAGE":
             mean: F64 = np.subtract(
-                prefix[end_lo + 1 : end_hi + 1], prefix[end_lo + 1 - size : end_hi + 1 - size]
+                prefix[end_lo + 1 : end_hi + 1],
+                prefix[end_lo + 1 - size : end_hi + 1 - size],
+                out=series[out] if into_series else None,
             )
             mean /= size
             mean += anchor
@@ -135,7 +147,10 @@ def series_with_history(
         return extreme
 
     if rule.kind == "threshold":
-        series[out] = agg(w, 0, rule.agg)
+        # A window mean is written straight into the series (no temporary to copy).
+        result = agg(w, 0, rule.agg, into_series=True)
+        if rule.agg != "AVERAGE":
+            series[out] = result
         return series
     if rule.kind == "change":
         current = agg(w, 0, rule.agg)

@@ -45,7 +45,13 @@ PUBLIC = {
         "state_change_fires",
         "triggering_state",
     },
-    "wandb_auto_widget.widget": {"AutomationBuilder", "Connection", "connect"},
+    "wandb_auto_widget.widget": {
+        "AutomationBuilder",
+        "Backtest",
+        "Connection",
+        "RunBacktest",
+        "connect",
+    },
     "wandb_auto_widget.server": {"Database", "LocalServer", "create_app", "default_db_path"},
     "wandb_auto_widget.demo": {"ENTITY", "PROJECT", "Delivery", "Faults", "Receiver", "seed"},
 }

@@ -107,13 +107,16 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   let timelineChart: uPlot | null = null;
   let buffer: ArrayBuffer | null = null;
   let clickedAt = 0;
+  let startedAt = 0;
+  let pendingRender = 0;
   let running: AbortController | null = null;
 
   button.addEventListener("click", () => {
-    clickedAt = performance.now();
+    clickedAt = startedAt = performance.now();
     delete root.dataset["previewRenderMs"];
+    delete root.dataset["previewDoneMs"];
     running = new AbortController();
-    call(store.model, "_preview", { max_runs: 100 }, { signal: running.signal }).catch((err: unknown) => {
+    call(store.model, "_preview", { max_runs: 1000 }, { signal: running.signal }).catch((err: unknown) => {
       if (!(err instanceof CallError && err.reason === "cancelled")) message.textContent = `Preview failed: ${String(err)}`;
     });
   });
@@ -153,15 +156,17 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     }
     if (!buffer || !runs.length) return;
     const c = colours(root);
-    const single = runs.find((r) => r.id === runPicker.value);
-    const shown: RunView[] = single ? [single] : overlayRuns(runs);
+    const drawn = runs.filter((r) => r.evaluated);
+    const single = drawn.find((r) => r.id === runPicker.value);
+    const shown: RunView[] = single ? [single] : overlayRuns(drawn);
     const sameScale = v.rule?.kind === "threshold" || v.rule?.kind === "plateau" || v.rule?.kind === "non_finite";
     const evalScale = sameScale ? "y" : "e";
     const axes = v.axes ?? { x: "step", raw: "value", evaluated: "evaluated" };
     const pairs: Pair[] = [];
     const series: uPlot.Series[] = [{ label: axes.x }];
     for (const run of shown) {
-      if (single) {
+      if (!run.evaluated || !run.fires || !run.suppressed) continue;
+      if (single && run.raw) {
         pairs.push(read(buffer, run.raw));
         series.push({ label: `${axes.raw} (raw)`, stroke: c.muted, width: 1, scale: "y" });
       }
@@ -170,6 +175,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     }
     const lines = thresholdLines(v.rule);
     for (const fire of shown) {
+      if (!fire.fires || !fire.suppressed) continue;
       pairs.push(read(buffer, fire.fires));
       series.push({ label: single ? "fires" : `fires: ${fire.name}`, stroke: c.fire, width: 0, paths: () => null, points: point(9, c.fire, c.fire), scale: evalScale });
       pairs.push(read(buffer, fire.suppressed));
@@ -243,7 +249,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
 
   function paintSparkline(canvas: HTMLCanvasElement, run: RunView, data: ArrayBuffer, c: Colours): void {
     const ctx = canvas.getContext("2d");
-    if (!ctx) return;
+    if (!ctx || !run.evaluated) return;
     const [xs, ys] = read(data, run.evaluated);
     const lines = sparkline(xs, ys, canvas.width, canvas.height - 4);
     ctx.strokeStyle = run.fire_count ? c.fire : c.accent;
@@ -380,24 +386,42 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   function updateProgress(): void {
     const v = view();
     policy.value = store.get("preview_policy") || "wandb";
-    const busy = v.state === "fetching";
+    const busy = v.state === "fetching" || v.state === "running";
     show(progress, busy);
     show(cancel, busy);
     button.disabled = busy;
     if (busy) {
-      progress.max = Math.max(1, v.total ?? 1);
-      progress.value = v.done ?? 0;
-      message.textContent = v.total ? `Fetching history: ${v.done ?? 0} of ${v.total} runs` : "Finding runs...";
+      const done = v.done ?? 0;
+      if (v.total) {
+        progress.max = Math.max(1, v.total);
+        progress.value = done;
+      } else {
+        progress.removeAttribute("value"); // still listing runs: indeterminate
+      }
+      message.textContent = done ? `Evaluated ${done.toLocaleString()} of ${v.total ? v.total.toLocaleString() : "the"} runs in scope${v.total ? "" : " (still listing)"}...` : "Finding runs...";
     } else {
       message.textContent = v.state === "error" ? (v.message ?? "Preview failed.") : "";
     }
     message.dataset["state"] = v.state ?? "idle";
   }
 
+  // Batches can land faster than the browser draws: draw at most once a frame.
+  function scheduleResult(): void {
+    if (pendingRender) return;
+    pendingRender = requestAnimationFrame(() => {
+      pendingRender = 0;
+      updateResult();
+    });
+  }
+
   function updateResult(): void {
     const v = view();
     if (v.state === "fetching") return; // the last result stays until the new one is ready
-    const done = v.state === "done";
+    const done = v.state === "done" || v.state === "running";
+    if (v.state === "done" && startedAt) {
+      root.dataset["previewDoneMs"] = String(Math.round(performance.now() - startedAt));
+      startedAt = 0;
+    }
     const metric = done && v.kind === "metric";
     show(summary, done);
     summary.textContent = v.summary ?? "";
@@ -435,6 +459,12 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   }
 
   store.watch(["preview_view", "preview_policy"], updateProgress);
-  store.watch(["preview_view", "preview_buffer"], updateResult);
-  return { element: section, dispose: destroyCharts };
+  store.watch(["preview_view", "preview_buffer"], scheduleResult);
+  return {
+    element: section,
+    dispose: () => {
+      cancelAnimationFrame(pendingRender);
+      destroyCharts();
+    },
+  };
 }

@@ -57,10 +57,11 @@ export interface RunView {
   id: string;
   name: string;
   points: number;
-  raw: [ArrayRef, ArrayRef];
-  evaluated: [ArrayRef, ArrayRef];
-  fires: [ArrayRef, ArrayRef];
-  suppressed: [ArrayRef, ArrayRef];
+  /** The arrays drawn; absent while a run is counted but its arrays are not yet sent. */
+  raw?: [ArrayRef, ArrayRef];
+  evaluated?: [ArrayRef, ArrayRef];
+  fires?: [ArrayRef, ArrayRef];
+  suppressed?: [ArrayRef, ArrayRef];
   fire_count: number;
   condition_count: number;
   first_fire_step?: number | null;
@@ -95,7 +96,10 @@ export interface ArtifactEventRow {
 }
 
 export interface PreviewView {
-  state?: "fetching" | "done" | "error";
+  /** fetching: nothing evaluated yet; running: batches so far (partial); done: finished. */
+  state?: "fetching" | "running" | "done" | "error";
+  /** Whether Cancel stopped a finished preview early (what it shows is what was evaluated). */
+  cancelled?: boolean;
   kind?: "metric" | "state" | "stalled" | "artifact" | "digest";
   /** A digest preview: the message as it would be sent (Slack text or webhook JSON). */
   digest_text?: string;
@@ -103,7 +107,8 @@ export interface PreviewView {
   next_times?: string[];
   message?: string;
   done?: number;
-  total?: number;
+  /** Runs in scope; null while they are still being listed. */
+  total?: number | null;
   summary?: string;
   runs?: RunView[];
   fires?: Fire[];

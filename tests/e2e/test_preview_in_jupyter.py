@@ -60,7 +60,10 @@ def test_preview_shows_what_evaluate_computes(
         expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
         page.get_by_test_id("preview").click()
         summary = page.get_by_test_id("preview-summary")
-        expect(summary).to_contain_text("would have fired", timeout=60_000)
+        expect(page.get_by_test_id("builder")).to_have_attribute(
+            "data-preview-done-ms", re.compile(r"\d+"), timeout=60_000
+        )
+        expect(summary).to_contain_text("would have fired")
         expected = evaluate(
             RunEvent.metric("val/loss").mean(5) > 0.9,
             server.api.histories(sweep_project, ["val/loss"]),
@@ -119,6 +122,64 @@ def test_preview_shows_what_evaluate_computes(
         shot = DOCS / "preview.png" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path / "p.png"
         page.get_by_test_id("section-preview").screenshot(path=str(shot))
         assert shot.stat().st_size > 10_000
+    finally:
+        page.close()
+        jupyter.stop()
+
+
+def test_preview_shows_batches_as_they_land_and_cancel_keeps_them(
+    browser: Browser, server: LocalServer, sweep_project: list[str], tmp_path: Path
+) -> None:
+    # One run a batch, each fetch taking 0.4 s as over a slow network: the batches land one
+    # by one, slowly enough to watch them and to press Cancel in the middle.
+    write_notebook(
+        tmp_path / "progressive.ipynb",
+        [
+            "import time\n"
+            "from wandb_auto_widget import AutomationBuilder\n"
+            "from wandb_auto_widget.widget import metric_preview\n"
+            "metric_preview.BATCH_RUNS, metric_preview.PREFETCH = 1, 1\n"
+            "builder = AutomationBuilder(project='e2e-preview')\n"
+            "fetch = builder._api.histories\n"
+            "def slow_fetch(*args, **kwargs):\n"
+            "    time.sleep(0.4)\n"
+            "    return fetch(*args, **kwargs)\n"
+            "builder._api.histories = slow_fetch\n"
+            "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9}\n"
+            "builder",
+        ],
+    )
+    jupyter = Jupyter("lab", tmp_path, server)
+    page = browser.new_page(viewport={"width": 1100, "height": 1800})
+    try:
+        run_notebook(page, f"{jupyter.url}/lab/tree/progressive.ipynb")
+        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+        page.get_by_test_id("preview").click()
+        message = page.get_by_test_id("preview-message")
+        summary = page.get_by_test_id("preview-summary")
+        cards = page.get_by_test_id("overview-run")
+        # The first runs are shown while the rest are still being fetched.
+        expect(summary).to_contain_text("so far (2 runs evaluated)", timeout=30_000)
+        expect(message).to_contain_text("Evaluated 2 of 8 runs")
+        assert 1 <= cards.count() < 8
+        page.get_by_test_id("preview-cancel").click()
+        expect(summary).to_contain_text("Cancelled after", timeout=10_000)
+        kept = int(re.search(r"Cancelled after (\d+) runs", summary.inner_text()).group(1))  # type: ignore[union-attr]
+        assert 2 <= kept < 8
+        expect(cards).to_have_count(kept)
+        expect(page.get_by_test_id("preview-cancel")).to_be_hidden()
+        expect(page.get_by_test_id("preview")).to_be_enabled()
+        # Run to the end: every run, and the same totals as evaluate() on the full history.
+        page.get_by_test_id("preview").click()
+        expect(page.get_by_test_id("builder")).to_have_attribute(
+            "data-preview-done-ms", re.compile(r"\d+"), timeout=60_000
+        )
+        expect(cards).to_have_count(8)
+        expected = evaluate(
+            RunEvent.metric("val/loss").mean(5) > 0.9,
+            server.api.histories(sweep_project, ["val/loss"]),
+        )
+        expect(summary).to_contain_text(f"in {len(expected.runs_fired)} of 8 runs", timeout=10_000)
     finally:
         page.close()
         jupyter.stop()

@@ -10,7 +10,7 @@ import pytest
 from wandb_auto_widget import Api, LocalServer
 from wandb_auto_widget.automations import RunEvent
 from wandb_auto_widget.preview import evaluate
-from wandb_auto_widget.widget import AutomationBuilder
+from wandb_auto_widget.widget import AutomationBuilder, metric_preview
 from wandb_auto_widget.widget.preview_data import minmax_indices
 
 
@@ -62,13 +62,20 @@ def test_fire_count_equals_evaluate(server: LocalServer, runs: list[str]) -> Non
     assert every is not None and every.fire_count >= evaluation.fire_count
 
 
-def test_progress_and_cancel(server: LocalServer, runs: list[str]) -> None:
+def test_progress_and_cancel(
+    server: LocalServer, runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metric_preview, "BATCH_RUNS", 2)  # three batches of two runs
     widget = builder_for(server)
     seen: list[dict[str, Any]] = []
     widget.observe(lambda change: seen.append(dict(change["new"])), names=["preview_view"])
     widget.preview()
-    fetching = [v for v in seen if v.get("state") == "fetching" and v.get("total")]
-    assert fetching and fetching[-1]["done"] == fetching[-1]["total"] == 6
+    running = [v for v in seen if v.get("state") == "running"]
+    # Each batch is shown as it lands: more runs each time, with their counts and fires.
+    assert [v["done"] for v in running] == [2, 4, 6]
+    assert all(v["summary"].startswith("so far") for v in running)
+    assert [len(v["runs"]) for v in running] == [2, 4, 6]
+    assert widget.preview_view["state"] == "done" and widget.preview_view["total"] == 6
 
     original = server.api.histories
 
@@ -82,6 +89,55 @@ def test_progress_and_cancel(server: LocalServer, runs: list[str]) -> None:
         assert widget.preview_view == {"state": "error", "message": "Preview cancelled."}
     finally:
         del widget._api.histories
+
+
+def test_cancel_keeps_what_was_evaluated(
+    server: LocalServer, runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metric_preview, "BATCH_RUNS", 1)
+    monkeypatch.setattr(metric_preview, "PREFETCH", 1)
+    widget = builder_for(server)
+    fetched: list[int] = []
+    original = server.api.histories
+
+    def fetch_then_cancel_at_the_third(*args: Any, **kwargs: Any) -> Any:
+        fetched.append(1)
+        if len(fetched) == 3:
+            widget._preview_cancel.set()  # type: ignore[union-attr]
+        return original(*args, **kwargs)
+
+    widget._api.histories = fetch_then_cancel_at_the_third  # type: ignore[method-assign]
+    try:
+        result = widget.preview()
+    finally:
+        del widget._api.histories
+    view = widget.preview_view
+    assert result is not None and view["state"] == "done" and view["cancelled"] is True
+    # Two runs were evaluated before Cancel; nothing was fetched after it.
+    assert len(result) == view["runs_total"] == 2 and len(fetched) == 3
+    assert view["summary"].startswith("Cancelled after 2 runs")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batches_of_any_size_give_evaluates_fires(
+    server: LocalServer, runs: list[str], monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(metric_preview, "FIRST_BATCH_POINTS", int(rng.integers(1, 8000)))
+    monkeypatch.setattr(metric_preview, "BATCH_POINTS", int(rng.integers(1, 12000)))
+    monkeypatch.setattr(metric_preview, "BATCH_RUNS", int(rng.integers(1, 7)))
+    rule = RunEvent.metric("loss").mean(5) > 0.6
+    widget = builder_for(server)
+    policy = ["wandb", "every", "edge", "every"][seed]
+    result = widget.preview(policy=policy)  # type: ignore[arg-type]
+    expected = evaluate(rule, server.api.histories(runs, ["loss"]), policy=policy)  # type: ignore[arg-type]
+    assert result is not None and sorted(result) == sorted(expected)
+    for run_id, run in result.items():
+        full = expected[run_id]
+        assert run.fire_count == full.fire_index.size
+        assert run.condition_count == len(full.condition_steps)
+        assert run.fire_steps.tolist() == full.fire_steps[: len(run.fire_steps)]
+    assert widget.preview_view["fire_count"] == expected.fire_count
 
 
 def test_clear_messages(server: LocalServer, runs: list[str]) -> None:

@@ -1,6 +1,7 @@
 """The notebook widget: ``AutomationBuilder``."""
 
+from .backtest import Backtest, RunBacktest
 from .builder import AutomationBuilder
 from .connection import Connection, connect
 
-__all__ = ["AutomationBuilder", "Connection", "connect"]
+__all__ = ["AutomationBuilder", "Backtest", "Connection", "RunBacktest", "connect"]

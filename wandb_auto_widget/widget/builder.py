@@ -14,9 +14,9 @@ import traitlets
 from ..api import Api, ApiError
 from ..automations import Automation, NewAutomation
 from ..automations.extensions import FEATURE as EXTENSION_FEATURE
-from ..preview import Evaluation
 from ..preview.policy import PolicyLike
 from . import spec as spec_module
+from .backtest import Backtest
 from .connection import connect
 from .preview import PreviewError, run_preview
 from .server_errors import field_of
@@ -199,27 +199,32 @@ class AutomationBuilder(anywidget.AnyWidget):
     def preview(
         self,
         runs: list[str] | None = None,
-        max_runs: int = 100,
+        max_runs: int = 1000,
         since: datetime | str | None = None,
         policy: PolicyLike | None = None,
-    ) -> Evaluation | None:
+    ) -> Backtest | None:
         """Backtest the form's automation on logged history and show it in the widget.
 
         Covers the most recent ``max_runs`` runs in scope that match the run filter (and
-        were created after ``since``, if given), or exactly ``runs``. Returns the
-        :class:`~wandb_auto_widget.preview.Evaluation` (None for run-state previews).
+        were created after ``since``, if given), or exactly ``runs``. Metric rules are
+        evaluated a batch of runs at a time, and the widget shows each batch as it lands.
+        Returns the :class:`~wandb_auto_widget.widget.Backtest` (per-run fire and condition
+        counts, first fires), or None for other kinds of event.
         """
         cancel = threading.Event()
         self._preview_cancel = cancel
+
+        def update(view: dict[str, Any], buffer: bytes | None) -> None:
+            if self._preview_cancel is not cancel:
+                return  # a newer preview has started
+            with self.hold_sync():  # the buffer and the view that describes it, together
+                if buffer is not None:
+                    self.preview_buffer = buffer
+                self.preview_view = view
+
         try:
             automation = self.automation_for_preview()
-            total = {"n": 0}
-
-            def progress(done: int, count: int) -> None:
-                total["n"] = count
-                self.preview_view = {"state": "fetching", "done": done, "total": count}
-
-            self.preview_view = {"state": "fetching", "done": 0, "total": 0}
+            self.preview_view = {"state": "fetching", "done": 0, "total": None}
             result = run_preview(
                 self._api,
                 automation,
@@ -228,7 +233,7 @@ class AutomationBuilder(anywidget.AnyWidget):
                 max_runs=max_runs,
                 since=since,
                 policy=policy or self.preview_policy,  # type: ignore[arg-type]
-                on_progress=progress,
+                on_update=update,
                 cancel=cancel,
             )
         except (PreviewError, ValueError) as exc:
@@ -239,9 +244,10 @@ class AutomationBuilder(anywidget.AnyWidget):
             self.preview_view = {"state": "error", "message": f"Could not reach the server: {exc}"}
             self.preview_buffer = b""
             return None
-        self.preview_buffer = result.buffer
-        self.preview_view = result.view
-        return result.evaluation
+        with self.hold_sync():
+            self.preview_buffer = result.buffer
+            self.preview_view = result.view
+        return result.backtest
 
     def automation_for_preview(self) -> NewAutomation:
         """The form's automation for previewing: only the event matters to a backtest, so
@@ -264,7 +270,7 @@ class AutomationBuilder(anywidget.AnyWidget):
         options = msg if isinstance(msg, dict) else {}
         thread = threading.Thread(
             target=self.preview,
-            kwargs={"max_runs": int(options.get("max_runs", 100))},
+            kwargs={"max_runs": int(options.get("max_runs", 1000))},
             name="wandb-auto-widget-preview",
             daemon=True,
         )

@@ -6,7 +6,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -24,18 +24,15 @@ from ..automations import (
     SlackIntegration,
 )
 from ..preview import (
-    Evaluation,
     artifact_event_fields,
-    evaluate,
     matches_run_filter,
     run_filter_fields,
     triggering_state,
 )
 from ..preview.digest import DigestFiring, DigestRun, compose_digest, is_empty, slack_blocks
-from ..preview.policy import PolicyLike, resolve_policy
-from .preview_data import advice, build_payload, evaluated_label, first_fire_steps, sweep
-
-Progress = Callable[[int, int], None]
+from ..preview.policy import PolicyLike
+from .backtest import Backtest
+from .metric_preview import PreviewCancelled, Update, metric_preview
 
 
 class PreviewError(Exception):
@@ -44,9 +41,9 @@ class PreviewError(Exception):
 
 @dataclass
 class PreviewResult:
-    """A finished preview: the evaluation and what the widget shows."""
+    """A finished preview: its result per run (metric rules) and what the widget shows."""
 
-    evaluation: Evaluation | None
+    backtest: Backtest | None
     view: dict[str, Any]
     buffer: bytes = b""
     timings: dict[str, float] = field(default_factory=dict)
@@ -85,26 +82,28 @@ def select_runs(
     runs: list[str] | None,
     max_runs: int,
     since: datetime | str | None,
-) -> list[Run]:
+) -> Iterator[Run]:
     """The runs a preview covers: in the scope's project of ``entity``, matching the run
-    filter (by the engine's rules), most recent first."""
+    filter (by the engine's rules), most recent first; listed a page at a time, as they are
+    taken."""
     event = automation.event
     assert event is not None
     path = f"{entity}/{event.scope.name}"
-    candidates = api.runs(path, order="-created_at")
     run_filter = event.filter.run  # type: ignore[union-attr]
-    chosen = []
     cutoff = _since(since)
-    for run in candidates:
+    if max_runs <= 0:
+        return
+    chosen = 0
+    for run in api.iter_runs(path, order="-created_at"):
         if runs is not None and run.name not in runs and run.display_name not in runs:
             continue
         if cutoff and (run.created_at or "") < cutoff:
             continue
         if matches_run_filter(run_filter, _run_fields(run)):
-            chosen.append(run)
-        if len(chosen) >= max_runs:
-            break
-    return chosen
+            yield run
+            chosen += 1
+            if chosen >= max_runs:
+                return
 
 
 def run_preview(
@@ -117,10 +116,14 @@ def run_preview(
     since: datetime | str | None = None,
     policy: PolicyLike = "wandb",
     width: int = 800,
-    on_progress: Progress | None = None,
+    on_update: Update | None = None,
     cancel: threading.Event | None = None,
 ) -> PreviewResult:
-    """Backtest ``automation`` on the history its runs have logged, in ``entity``."""
+    """Backtest ``automation`` on the history its runs have logged, in ``entity``.
+
+    Metric rules are evaluated a batch of runs at a time: ``on_update(view, buffer)`` is
+    called as each batch lands (``buffer`` is None when the chart's data did not change),
+    and setting ``cancel`` stops at once, keeping what was evaluated."""
     event = automation.event
     if isinstance(event, OnRunState):
         return _state_preview(
@@ -134,74 +137,32 @@ def run_preview(
         return _digest_preview(api, automation, entity=entity, max_runs=max_runs)
     if not isinstance(event, OnRunMetric):
         return _artifact_preview(api, automation, entity=entity)
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
+    selected = select_runs(
+        api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+    )
     try:
-        chosen = select_runs(
-            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        backtest, view, buffer = metric_preview(
+            api,
+            automation,
+            selected,
+            policy=policy,
+            width=width,
+            on_update=on_update,
+            cancel=cancel,
         )
+    except PreviewCancelled:
+        raise PreviewError("Preview cancelled.") from None
     except ApiError as exc:
-        raise PreviewError(f"Could not list the runs: {exc}") from exc
-    if not chosen:
+        raise PreviewError(f"Could not fetch the runs' history: {exc}") from exc
+    if not backtest:
+        metric = event.filter.condition.name
+        if view["skipped_runs"]:
+            raise PreviewError(
+                f"The metric {metric!r} was never logged by the {view['skipped_runs']} runs "
+                "in scope."
+            )
         raise PreviewError(f"No runs in {event.scope.name} match this automation's run filter.")
-    metric = event.filter.condition.name
-    try:
-        columns = api.histories(chosen, [metric], on_progress=on_progress, cancel=cancel)
-    except ApiError as exc:
-        raise PreviewError(f"Could not fetch history: {exc}") from exc
-    timings["fetch_s"] = time.perf_counter() - start
-    if cancel is not None and cancel.is_set():
-        raise PreviewError("Preview cancelled.")
-    by_id = {run.path: run for run in chosen}
-    history = {path: cols for path, cols in columns.items() if cols[metric].size}
-    if not history:
-        raise PreviewError(
-            f"The metric {metric!r} was never logged by the {len(chosen)} runs in scope."
-        )
-    start = time.perf_counter()
-    resolved = resolve_policy(policy)
-    evaluation = evaluate(event, history, policy=resolved)
-    timings["evaluate_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    names = {path: by_id[path].display_name or by_id[path].name for path in history}
-    header, buffer = build_payload(evaluation, names, width)
-    curve = sweep(evaluation, resolved)
-    label = evaluated_label(evaluation.rule)
-    first_fires = first_fire_steps(evaluation)
-    for run in header["runs"]:
-        run["first_fire_step"] = first_fires[run["id"]]
-    timings["package_s"] = time.perf_counter() - start
-    summary = evaluation.summary(names)
-    view = {
-        "state": "done",
-        "kind": "metric",
-        "summary": summary,
-        "fire_count": evaluation.fire_count,
-        "runs_fired": len(evaluation.runs_fired),
-        "runs_total": len(evaluation),
-        "skipped_runs": len(chosen) - len(history),
-        "metric": metric,
-        "rule": {
-            "kind": evaluation.rule.kind,
-            "cmp": evaluation.rule.cmp,
-            "threshold": evaluation.rule.threshold,
-            **(
-                {"patience": evaluation.rule.plateau.patience}
-                if evaluation.rule.plateau is not None
-                else {}
-            ),
-        },
-        "policy": {"mode": resolved.mode, "cooldown_s": resolved.cooldown_s},
-        "axes": {"x": "step", "raw": metric, "evaluated": label},
-        "advice": advice(evaluation, names, label),
-        "sweep": curve["points"],
-        "sweep_current": curve["current"],
-        "sweep_log": curve.get("log", False),
-        "sweep_parameter": curve.get("parameter", "threshold"),
-        "timings": timings,
-        **header,
-    }
-    return PreviewResult(evaluation, view, buffer, timings)
+    return PreviewResult(backtest, view, buffer, view["timings"])
 
 
 def _state_preview(
@@ -218,7 +179,9 @@ def _state_preview(
     event = automation.event
     assert isinstance(event, OnRunState)
     wanted = {s.value for s in event.filter.state.states}
-    chosen = select_runs(api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since)
+    chosen = list(
+        select_runs(api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since)
+    )
     matched = [
         {
             "run": r.path,
@@ -263,8 +226,8 @@ def _stalled_preview(
     assert isinstance(event, OnRunStalled)
     after = event.filter.stalled.after_seconds
     try:
-        chosen = select_runs(
-            api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since
+        chosen = list(
+            select_runs(api, automation, entity=entity, runs=runs, max_runs=max_runs, since=since)
         )
         columns = api.histories(chosen, ["_timestamp"]) if chosen else {}
     except ApiError as exc:

@@ -1,25 +1,24 @@
-"""What the preview sends to the browser: downsampled series as one binary buffer, fires
-and suppressed condition steps at full resolution, a summary and a threshold sweep."""
+"""What the preview sends to the browser: each run's series downsampled to the chart's
+width in one binary buffer, its fires and (thinned) suppressed condition steps, and the
+table of fires."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..preview import Evaluation, FirePolicy, Rule
-from ..preview.batch import condition_of, stateful_condition  # the rules evaluate applies
+from ..preview import Rule
 from ..preview.plateau import PlateauState, plateau_batch
-from ..preview.policy import resolve_policy, select_fires
 
-MAX_SUPPRESSED = 300  # markers per run, thinned evenly; fires are never thinned
+MAX_SUPPRESSED = 300  # markers per run, thinned evenly
+MAX_FIRE_MARKERS = 1000  # fire markers per run (the earliest); the counts cover every fire
 MAX_SHADES = 300  # cooldown ranges per run
 EXACT_F32 = 2**24  # steps below this are exact as float32
-SWEEP_POINTS = 41
 
 
 def minmax_indices(y: npt.NDArray[np.float64], buckets: int) -> npt.NDArray[np.intp]:
@@ -70,71 +69,97 @@ def _iso(ts: float) -> str:
     )
 
 
-def build_payload(
-    evaluation: Evaluation, names: dict[str, str], width: int = 800
-) -> tuple[dict[str, Any], bytes]:
-    """The chart payload for an evaluation; ``names`` maps run ids to display names."""
+def run_drawing(result: Any, name: str, rule: Rule, width: int) -> tuple[dict[str, Any], bytes]:
+    """What the chart draws of one evaluated run (a ``RunEvaluation``): its header entry,
+    whose array references are offsets into the returned bytes, and those bytes. Series are
+    downsampled to ``width`` buckets; fires are kept at full resolution."""
     payload = Payload()
-    runs = []
-    fires: list[dict[str, Any]] = []
-    rule = evaluation.rule
-    for run_id, result in evaluation.items():
-        # Non-finite values cannot be drawn: they are gaps in the lines, and a non-finite
-        # rule's fires sit on the last finite value before them.
-        drawn = np.where(np.isfinite(result.series), result.series, np.nan)
-        raw = np.where(np.isfinite(result.values), result.values, np.nan)
-        keep_raw = minmax_indices(raw, width)
-        keep_eval = minmax_indices(drawn, width)
-        at_fires = _marker_heights(drawn, result.fire_index)
-        condition = result.condition.copy()
-        condition[result.fire_index] = False
-        suppressed = np.flatnonzero(condition)
-        if suppressed.size > MAX_SUPPRESSED:
-            suppressed = suppressed[
-                np.linspace(0, suppressed.size - 1, MAX_SUPPRESSED).astype(np.intp)
-            ]
-        # Steps go as float32 when that is exact, halving the bytes for the x axis.
-        x = "<f4" if result.steps.size == 0 or result.steps[-1] < EXACT_F32 else "<f8"
-        runs.append(
-            {
-                "id": run_id,
-                "name": names.get(run_id, run_id),
-                "points": int(result.steps.size),
-                "raw": [
-                    payload.add(result.steps[keep_raw], x),
-                    payload.add(raw[keep_raw], "<f4"),
-                ],
-                "evaluated": [
-                    payload.add(result.steps[keep_eval], x),
-                    payload.add(drawn[keep_eval], "<f4"),
-                ],
-                "fires": [
-                    payload.add(result.steps[result.fire_index], x),
-                    payload.add(at_fires, "<f4"),
-                ],
-                "suppressed": [
-                    payload.add(result.steps[suppressed], x),
-                    payload.add(_marker_heights(drawn, suppressed), "<f4"),
-                ],
-                "fire_count": int(result.fire_index.size),
-                "condition_count": int(result.condition.sum()),
-                **(_plateau_overlays(rule, result, payload, x) if rule.kind == "plateau" else {}),
-            }
-        )
-        for i in result.fire_index:
-            fires.append(
+    # Non-finite values cannot be drawn: they are gaps in the lines, and a non-finite
+    # rule's fires sit on the last finite value before them.
+    drawn = np.where(np.isfinite(result.series), result.series, np.nan)
+    raw = np.where(np.isfinite(result.values), result.values, np.nan)
+    keep_raw = minmax_indices(raw, width)
+    keep_eval = minmax_indices(drawn, width)
+    fires = result.fire_index[:MAX_FIRE_MARKERS]
+    condition = result.condition.copy()
+    condition[result.fire_index] = False
+    suppressed = np.flatnonzero(condition)
+    if suppressed.size > MAX_SUPPRESSED:
+        suppressed = suppressed[np.linspace(0, suppressed.size - 1, MAX_SUPPRESSED).astype(np.intp)]
+    # Steps go as float32 when that is exact, halving the bytes for the x axis.
+    x = "<f4" if result.steps.size == 0 or result.steps[-1] < EXACT_F32 else "<f8"
+    entry = {
+        "id": result.run_id,
+        "name": name,
+        "points": int(result.steps.size),
+        "raw": [payload.add(result.steps[keep_raw], x), payload.add(raw[keep_raw], "<f4")],
+        "evaluated": [
+            payload.add(result.steps[keep_eval], x),
+            payload.add(drawn[keep_eval], "<f4"),
+        ],
+        "fires": [
+            payload.add(result.steps[fires], x),
+            payload.add(_marker_heights(drawn, fires), "<f4"),
+        ],
+        "suppressed": [
+            payload.add(result.steps[suppressed], x),
+            payload.add(_marker_heights(drawn, suppressed), "<f4"),
+        ],
+        "fire_count": int(result.fire_index.size),
+        "condition_count": int(np.count_nonzero(result.condition)),
+        "first_fire_step": (
+            int(result.steps[result.fire_index[0]]) if result.fire_index.size else None
+        ),
+        **(_plateau_overlays(rule, result, payload, x) if rule.kind == "plateau" else {}),
+    }
+    return entry, payload.buffer()
+
+
+def assemble(entries: list[tuple[dict[str, Any], bytes]]) -> tuple[list[dict[str, Any]], bytes]:
+    """Runs' header entries and bytes (from :func:`run_drawing`) as one header and buffer:
+    each run's references shifted by where its bytes start."""
+    runs, offset = [], 0
+    for entry, chunk in entries:
+        runs.append(_shifted(entry, offset))
+        offset += len(chunk)
+    return runs, b"".join(chunk for _, chunk in entries)
+
+
+def _shifted(value: Any, by: int) -> Any:
+    if isinstance(value, dict):
+        if "offset" in value and "dtype" in value:
+            return {**value, "offset": value["offset"] + by}
+        return {k: _shifted(v, by) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, by) for v in value]
+    return value
+
+
+def fire_rows(
+    runs: list[Any], limit: int, previous: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The earliest ``limit`` fires, by time, as table rows: those of ``previous`` (rows from
+    an earlier call) and of ``runs`` (``RunBacktest`` objects)."""
+    rows = list(previous or [])
+    for r in runs:
+        for step, ts, value in zip(
+            r.fire_steps[:limit].tolist(),
+            r.fire_timestamps[:limit].tolist(),
+            r.fire_values[:limit].tolist(),
+            strict=True,
+        ):
+            rows.append(
                 {
-                    "run": run_id,
-                    "run_name": names.get(run_id, run_id),
-                    "step": int(result.steps[i]),
-                    "time": _iso(float(result.timestamps[i])),
-                    "ts": float(result.timestamps[i]),
-                    "value": _json_number(float(result.series[i])),
+                    "run": r.run_id,
+                    "run_name": r.name,
+                    "step": step,
+                    "time": _iso(ts),
+                    "ts": ts,
+                    "value": _json_number(value),
                 }
             )
-    fires.sort(key=lambda f: (f["ts"] if math.isfinite(f["ts"]) else math.inf, f["run"], f["step"]))
-    header = {"runs": runs, "fires": fires, "bytes": payload.size}
-    return header, payload.buffer()
+    rows.sort(key=lambda f: (f["ts"] if math.isfinite(f["ts"]) else math.inf, f["run"], f["step"]))
+    return rows[:limit]
 
 
 def _json_number(value: float) -> float | str:
@@ -204,80 +229,6 @@ def _pair(payload: Payload, steps: Any, values: Any, keep: Any, x: str) -> list[
     return [payload.add(steps[keep], x), payload.add(values[keep], "<f4")]
 
 
-def sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
-    """Fires and runs affected across thresholds: the range of the evaluated values (1st to
-    99th percentile) widened to include the current threshold, which is always one of the
-    points. Log-spaced when that range spans orders of magnitude.
-
-    The evaluated series does not depend on the threshold, so each candidate only re-runs
-    the comparison and the fire policy, with the same functions as ``evaluate``.
-    """
-    rule = evaluation.rule
-    if rule.kind == "plateau":
-        return _patience_sweep(evaluation, policy)
-    if rule.kind == "non_finite":
-        return {"points": [], "current": None}  # nothing to tune
-    series = [r.series for r in evaluation.values() if np.isfinite(r.series).any()]
-    if not series:
-        return {"points": [], "current": None}
-    values = np.concatenate([s[np.isfinite(s)] for s in series])
-    if rule.kind != "threshold":
-        values = np.abs(values)  # change amounts and z thresholds are magnitudes
-    lo, hi = float(np.quantile(values, 0.01)), float(np.quantile(values, 0.99))
-    lo, hi = min(lo, rule.threshold), max(hi, rule.threshold)
-    if rule.kind != "threshold":
-        lo = max(lo, 1e-12)  # must stay positive
-    if not hi > lo:
-        hi = lo + abs(lo) * 0.1 + 1e-9
-    if lo > 0 and hi / lo > 100:
-        grid = np.geomspace(lo, hi, SWEEP_POINTS)
-    else:
-        pad = (hi - lo) * 0.05
-        grid = np.linspace(lo - pad if rule.kind == "threshold" else lo, hi + pad, SWEEP_POINTS)
-    grid = np.unique(np.append(grid, rule.threshold))
-
-    def count(threshold: float) -> dict[str, float]:
-        candidate = replace(rule, threshold=threshold)
-        fired_runs, fire_total = 0, 0
-        for result in evaluation.values():
-            cond = condition_of(candidate, result.series)
-            fires = int(select_fires(policy, cond, result.timestamps).size)
-            fire_total += fires
-            fired_runs += fires > 0
-        return {"threshold": threshold, "fires": fire_total, "runs": fired_runs}
-
-    points = [count(float(t)) for t in grid]
-    current = next(p for p in points if p["threshold"] == rule.threshold)
-    return {"points": points, "current": current, "log": bool(lo > 0 and hi / lo > 100)}
-
-
-def _patience_sweep(evaluation: Evaluation, policy: FirePolicy) -> dict[str, Any]:
-    """Fires and runs affected across patience values: the rule's state machine re-run on
-    each run's values (which do not depend on patience), with ``evaluate``'s functions."""
-    rule = evaluation.rule
-    assert rule.plateau is not None
-    current = rule.plateau.patience
-    # Up to the longest run: a patience that long can no longer fire, so the curve reaches 0.
-    longest = max((r.series.size for r in evaluation.values()), default=0)
-    top = max(30, 3 * current, longest)
-    grid = sorted({*np.unique(np.geomspace(1, top + 1, 30).astype(int) - 1).tolist(), current})
-
-    def count(patience: int) -> dict[str, float]:
-        assert rule.plateau is not None
-        candidate = replace(rule, plateau=replace(rule.plateau, patience=patience))
-        fired_runs, fire_total = 0, 0
-        for result in evaluation.values():
-            cond, _ = stateful_condition(candidate, result.series, None)
-            fires = int(select_fires(policy, cond, result.timestamps).size)
-            fire_total += fires
-            fired_runs += fires > 0
-        return {"threshold": patience, "fires": fire_total, "runs": fired_runs}
-
-    points = [count(int(p)) for p in grid]
-    found = next(p for p in points if p["threshold"] == current)
-    return {"points": points, "current": found, "log": False, "parameter": "patience"}
-
-
 def evaluated_label(rule: Rule) -> str:
     """What the evaluated series is, with its unit, for the chart's axis."""
     agg = {"AVERAGE": "mean", "MIN": "min", "MAX": "max"}.get(rule.agg or "", "")
@@ -293,68 +244,3 @@ def evaluated_label(rule: Rule) -> str:
         what = "relative change (0.1 = 10%)" if rule.relative else "change"
         return f"{what}: {now} vs {before}"
     return f"z-score of {rule.metric} vs its last {rule.window} values (standard deviations)"
-
-
-def advice(evaluation: Evaluation, names: dict[str, str], label: str) -> list[dict[str, str]]:
-    """Warnings where a rule is likely to spam or to miss, each computed from the evaluation:
-    ``{"kind", "text"}``."""
-    rule, out = evaluation.rule, []
-    runs = list(evaluation.values())
-    fired = [r for r in runs if r.fire_index.size]
-    if not fired:
-        finite = [r.series[np.isfinite(r.series)] for r in runs]
-        finite = [f for f in finite if f.size]
-        if rule.kind in ("plateau", "non_finite"):
-            what = (
-                f"no run went {rule.plateau.patience + 1} values without improving"
-                if rule.plateau is not None
-                else "no run logged NaN or an infinity"
-            )
-            if runs:
-                out.append(
-                    {"kind": "never", "text": f"Never fires on these {len(runs)} runs: {what}."}
-                )
-            return out
-        if finite:
-            values = np.concatenate(finite)
-            low, high = float(values.min()), float(values.max())
-            out.append(
-                {
-                    "kind": "never",
-                    "text": f"Never fires on these {len(runs)} runs: the {label} ranges from "
-                    f"{low:.4g} to {high:.4g}, and the threshold is {rule.threshold:.4g}.",
-                }
-            )
-        return out
-    if len(runs) >= 3 and len(fired) == len(runs):
-        out.append({"kind": "every-run", "text": f"Fires in every one of the {len(runs)} runs."})
-    early = [r for r in fired if r.fire_index[0] < max(rule.history_needed + 1, r.steps.size // 10)]
-    if len(early) >= 2 and len(early) * 2 >= len(fired):
-        out.append(
-            {
-                "kind": "warm-up",
-                "text": f"Fires at the start of {len(early)} of {len(runs)} runs (warm-up): the "
-                "metric starts on the firing side. A change rule, another threshold or a run "
-                "filter would skip it.",
-            }
-        )
-    if evaluation.policy.mode == "every":
-        capped = sum(
-            int(select_fires(resolve_policy("wandb"), r.condition, r.timestamps).size) for r in runs
-        )
-        if evaluation.fire_count > 5 * max(capped, 1):
-            out.append(
-                {
-                    "kind": "spam",
-                    "text": f"{evaluation.fire_count:,} messages at every step the condition "
-                    f"holds; W&B's policy (once per run per 24 h) would send {capped:,}.",
-                }
-            )
-    return out
-
-
-def first_fire_steps(evaluation: Evaluation) -> dict[str, int | None]:
-    return {
-        run_id: (int(r.steps[r.fire_index[0]]) if r.fire_index.size else None)
-        for run_id, r in evaluation.items()
-    }

@@ -66,15 +66,22 @@ def test_progress_and_cancel(
     server: LocalServer, runs: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(metric_preview, "BATCH_RUNS", 2)  # three batches of two runs
+    monkeypatch.setattr(metric_preview, "UPDATE_EVERY_S", 0)
     widget = builder_for(server)
     seen: list[dict[str, Any]] = []
+    buffers: list[int] = []
     widget.observe(lambda change: seen.append(dict(change["new"])), names=["preview_view"])
+    widget.observe(lambda change: buffers.append(len(change["new"])), names=["preview_buffer"])
     widget.preview()
     running = [v for v in seen if v.get("state") == "running"]
     # Each batch is shown as it lands: more runs each time, with their counts and fires.
     assert [v["done"] for v in running] == [2, 4, 6]
     assert all(v["summary"].startswith("so far") for v in running)
     assert [len(v["runs"]) for v in running] == [2, 4, 6]
+    # The chart's buffer goes again only when the runs drawn have doubled (2, 4), and at the
+    # end; the third batch's runs are listed with their counts until then.
+    assert len(buffers) == 3 and buffers[-1] == widget.preview_view["bytes"]
+    assert [("evaluated" in r) for r in running[-1]["runs"]] == [True] * 4 + [False] * 2
     assert widget.preview_view["state"] == "done" and widget.preview_view["total"] == 6
 
     original = server.api.histories

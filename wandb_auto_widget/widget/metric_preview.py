@@ -34,6 +34,7 @@ BATCH_POINTS = 3_000_000
 BATCH_RUNS = 25  # the embedded server's bulk endpoint takes up to 25 runs a request
 PREFETCH = 2  # batches fetched while one is evaluated
 FIRES_SHOWN = 500
+UPDATE_EVERY_S = 1.0  # between updates that bring only counts (each resends the runs list)
 DETAILED_RUNS = 100  # runs drawn at the chart's full width; later ones at sparkline width
 SPARKLINE_WIDTH = 100
 
@@ -81,6 +82,7 @@ def metric_preview(
     drawings: list[tuple[dict[str, Any], bytes]] = []
     fires: list[dict[str, Any]] = []
     sent_runs = 0  # runs in the last buffer sent
+    updated_at = 0.0
     stop = cancel or threading.Event()
 
     listed = _listed_ahead(selected, progress, stop)
@@ -115,13 +117,15 @@ def metric_preview(
         if progress.first_result_s is None and backtest:
             progress.first_result_s = time.perf_counter() - progress.started
         if on_update is not None and backtest:
-            # The buffer is sent again only when the runs drawn have doubled: bytes to the
-            # browser stay within twice the final buffer; counts and fires go every batch.
+            # The buffer is sent again only when the runs drawn have doubled, so the bytes
+            # sent stay within twice the final buffer; counts and fires go in between, at
+            # most every UPDATE_EVERY_S.
             resend = len(backtest) >= 2 * sent_runs
-            if resend:
-                sent_runs = len(backtest)
-            view, buffer = _view(backtest, drawings[:sent_runs], fires, progress, metric)
-            on_update(view, buffer if resend else None)
+            if resend or time.perf_counter() - updated_at >= UPDATE_EVERY_S:
+                sent_runs = len(backtest) if resend else sent_runs
+                view, buffer = _view(backtest, drawings[:sent_runs], fires, progress, metric)
+                on_update(view, buffer if resend else None)
+                updated_at = time.perf_counter()
     if not backtest and stop.is_set():
         raise PreviewCancelled()
     view, buffer = _view(backtest, drawings, fires, progress, metric, final=True)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from ..preview import Rule
 from ..preview.plateau import PlateauState, plateau_batch
 
-MAX_SUPPRESSED = 300  # markers per run, thinned evenly
+MAX_SUPPRESSED = 300  # markers per run at 800 buckets, thinned evenly (fewer when narrower)
 MAX_FIRE_MARKERS = 1000  # fire markers per run (the earliest); the counts cover every fire
 MAX_SHADES = 300  # cooldown ranges per run
 EXACT_F32 = 2**24  # steps below this are exact as float32
@@ -84,8 +84,9 @@ def run_drawing(result: Any, name: str, rule: Rule, width: int) -> tuple[dict[st
     condition = result.condition.copy()
     condition[result.fire_index] = False
     suppressed = np.flatnonzero(condition)
-    if suppressed.size > MAX_SUPPRESSED:
-        suppressed = suppressed[np.linspace(0, suppressed.size - 1, MAX_SUPPRESSED).astype(np.intp)]
+    most = max(1, MAX_SUPPRESSED * width // 800)
+    if suppressed.size > most:
+        suppressed = suppressed[np.linspace(0, suppressed.size - 1, most).astype(np.intp)]
     # Steps go as float32 when that is exact, halving the bytes for the x axis.
     x = "<f4" if result.steps.size == 0 or result.steps[-1] < EXACT_F32 else "<f8"
     entry = {

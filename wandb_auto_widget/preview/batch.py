@@ -128,7 +128,7 @@ def series_with_history(
     out = slice(lo - tail, new)
     w = rule.window
 
-    def agg(size: int, back: int, agg_op: str | None, into_series: bool = False) -> F64:
+    def agg(size: int, back: int, agg_op: str | None, into: F64 | None = None) -> F64:
         """Aggregate of the ``size`` values ending ``back`` positions before each of lo..n-1."""
         end_lo, end_hi = lo - back, n - back  # window ends, as a slice
         if agg_op is None:
@@ -137,7 +137,7 @@ def series_with_history(
             mean: F64 = np.subtract(
                 prefix[end_lo + 1 : end_hi + 1],
                 prefix[end_lo + 1 - size : end_hi + 1 - size],
-                out=series[out] if into_series else None,
+                out=into,
             )
             mean /= size
             mean += anchor
@@ -148,18 +148,29 @@ def series_with_history(
 
     if rule.kind == "threshold":
         # A window mean is written straight into the series (no temporary to copy).
-        result = agg(w, 0, rule.agg, into_series=True)
-        if rule.agg != "AVERAGE":
-            series[out] = result
+        target = series[out]
+        result = agg(w, 0, rule.agg, into=target)
+        if result is not target:
+            target[...] = result
         return series
     if rule.kind == "change":
-        current = agg(w, 0, rule.agg)
         prior = agg(rule.prior, w, rule.agg)
-        delta = current - prior
+        if prior.base is not None:  # a view of x (no aggregation): not to be written to
+            prior = prior.copy()
+        # current - prior, then / |prior| (NaN where prior is 0), in place in the series:
+        # the same operations as on temporaries, without allocating them.
+        target = series[out]
+        current = agg(w, 0, rule.agg, into=target)
+        if current is not target:
+            target[...] = current
+        target -= prior
         if rule.relative:
+            zero = prior == 0.0
+            np.abs(prior, out=prior)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                delta = np.where(prior == 0.0, np.nan, delta / np.abs(prior))
-        series[out] = delta
+                target /= prior
+            if zero.any():
+                target[zero] = np.nan
         return series
     # z-score of x[k] against the w values logged just before it.
     mean = (prefix[lo:n] - prefix[lo - w : n - w]) / w

@@ -198,12 +198,18 @@ describe("round trips to Python", () => {
   it("cancelling a preview stops waiting for it and tells Python", async () => {
     const { root } = mount(model);
     byTestId<HTMLButtonElement>(root, "preview").click();
-    model.set("preview_view", { state: "fetching", done: 1, total: 4 });
-    expect(byTestId(root, "preview-message").textContent).toBe("Fetching history: 1 of 4 runs");
+    model.set("preview_view", { state: "fetching", done: 0, total: null });
+    expect(byTestId(root, "preview-message").textContent).toBe("Finding runs...");
+    model.set("preview_view", { state: "running", done: 1, total: null });
+    expect(byTestId(root, "preview-message").textContent).toBe("Evaluated 1 of the runs in scope (still listing)...");
+    expect(byTestId<HTMLProgressElement>(root, "preview-progress").hasAttribute("value")).toBe(false);
+    model.set("preview_view", { state: "running", done: 1, total: 4 });
+    expect(byTestId(root, "preview-message").textContent).toBe("Evaluated 1 of 4 runs in scope...");
+    expect(byTestId<HTMLProgressElement>(root, "preview-progress").value).toBe(1);
     byTestId<HTMLButtonElement>(root, "preview-cancel").click();
     expect(model.sent.map((c) => c.name)).toEqual(["_preview", "_cancel_preview"]);
     await vi.waitFor(() => expect(model.listeners("msg:custom")).toBe(1)); // only the cancel's
-    expect(byTestId(root, "preview-message").textContent).toBe("Fetching history: 1 of 4 runs");
+    expect(byTestId(root, "preview-message").textContent).toBe("Evaluated 1 of 4 runs in scope...");
   });
 
   it("opening a saved automation it cannot edit shows why", async () => {

@@ -205,6 +205,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     ),
   );
   const sentence = h("p", { class: "wab-sentence", testid: "summary" });
+  const where = h("p", { class: "wab-hint", testid: "where-it-runs" });
   const ifSection = h(
     "section",
     { class: "wab-section", testid: "section-if" },
@@ -212,6 +213,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     metricRow,
     ...(["threshold", "change", "zscore", "plateau", "stalled", "schedule", "state", "run-filter", "artifact-filter"] as const).map((p) => parts.get(p)!),
     sentence,
+    where,
   );
 
   // --- Then -----------------------------------------------------------------------------
@@ -346,6 +348,7 @@ export function createBuilder(store: Store, el: HTMLElement): () => void {
     setOptions(actionType, markExtensions(ACTION_TYPES, supported));
     actionType.value = s.action_type;
     explanation.textContent = opts.explanation ?? "";
+    where.textContent = opts.where ?? "";
     nextTimes.textContent = kindOf(s.event_type) === "schedule" ? (opts.explanation ?? "") : "";
     const scopes = scopeChoices(opts, s.event_type);
     setOptions(scope, [{ value: "", label: scopes.length ? "choose..." : "nothing to choose yet" }, ...scopes.map((c) => ({ value: c.id, label: c.label }))]);

@@ -28,6 +28,8 @@ export interface Options {
   extensions?: boolean;
   /** One sentence for rules whose numbers are hard to read (a plateau's). */
   explanation?: string;
+  /** Where the automation in the form will run (W&B, the embedded engine, or a watcher). */
+  where?: string;
 }
 
 export interface Status {

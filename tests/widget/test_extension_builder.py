@@ -82,12 +82,23 @@ def test_plateau_is_explained_and_bad_fields_are_named(server: LocalServer, proj
     assert "relative threshold" in widget.errors["plateau_threshold"]
 
 
-def test_extensions_are_marked_for_a_server_without_them(server: LocalServer) -> None:
-    assert _builder(server).options["extensions"] is True
+def test_extensions_are_marked_for_a_server_without_them(server: LocalServer, project: Any) -> None:
+    local = _builder(server, event_type="RUN_METRIC_PLATEAU", action_type="STOP_RUN")
+    assert local.options["extensions"] is True
+    assert local.options["where"] == "Runs on the embedded server's engine, where it is saved."
     w_and_b = Api(base_url=server.base_url, api_key=server.api_key)
     w_and_b._features = frozenset()
-    assert AutomationBuilder(api=w_and_b).options["extensions"] is False
+    widget = AutomationBuilder(api=w_and_b, project="ext-widget")
+    assert widget.options["extensions"] is False
     assert {"RUN_METRIC_PLATEAU", "RUN_STALLED", "STOP_RUN"} <= spec_module.EXTENSION_CHOICES
+    # The builder says where each rule will run: W&B's own kinds on W&B, the others on a
+    # watcher's server.
+    widget.spec = {**widget.spec, "name": "x", "metric": "loss", "threshold": 1}
+    assert widget.options["where"] == "Saved to W&B, which runs it."
+    widget.spec = {**widget.spec, "event_type": "RUN_METRIC_PLATEAU", "action_type": "STOP_RUN"}
+    where = widget.options["where"]
+    assert where.startswith("W&B cannot run the RUN_METRIC_PLATEAU event and the STOP_RUN action")
+    assert "wandb-auto-widget watch ENTITY/PROJECT" in where
 
 
 def test_plateau_preview_draws_the_state_machine_and_sweeps_patience(

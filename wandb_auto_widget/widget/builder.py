@@ -385,6 +385,8 @@ class AutomationBuilder(anywidget.AnyWidget):
         # Plateau, non-finite, stalled and StopRun are offered everywhere, marked "embedded
         # engine only" where the server cannot run them (W&B).
         options["extensions"] = EXTENSION_FEATURE in self._api.features()
+        built, _ = self._build(self.spec) if self.spec else (None, {})
+        options["where"] = spec_module.where_it_runs(built, options["extensions"])
         self.options = {**options, "variables": template_variables("RUN_METRIC")}
         self._load_saved_automations()
 
@@ -397,6 +399,7 @@ class AutomationBuilder(anywidget.AnyWidget):
         self.code = built.to_code() if built is not None else ""
         options = dict(self.options)
         options["explanation"] = spec_module.explanation(built)
+        options["where"] = spec_module.where_it_runs(built, bool(options.get("extensions", True)))
         options["variables"] = template_variables(str(new.get("event_type", "RUN_METRIC")))
         if new.get("scope_id") != old.get("scope_id") and new.get("scope_name"):
             options.update(self._scope_options(new))

@@ -44,6 +44,7 @@ from ..automations import (
 )
 from ..automations.actions import to_input_action
 from ..automations.events import EVENT_CLASSES
+from ..automations.extensions import extension_parts
 from ..automations.filters import And, Contains, FilterExpr, Or, Regex
 
 FORM: dict[str, Any] = json.loads((Path(__file__).parent / "form.json").read_text())
@@ -613,6 +614,24 @@ def _artifact_filter_spec(flt: Any) -> dict[str, Any]:
     ):
         return {"artifact_filter_field": inner.field, "artifact_filter_regex": inner.op.val}
     return {"artifact_filter_field": "none", "artifact_filter_regex": ""}
+
+
+def where_it_runs(built: NewAutomation | None, extensions: bool) -> str:
+    """Where the automation in the form will run, for the builder to say before saving:
+    ``extensions`` is whether the connected server runs the extension rules (ours does,
+    W&B does not)."""
+    if built is None:
+        return ""
+    if extensions:
+        return "Runs on the embedded server's engine, where it is saved."
+    parts = extension_parts(built)
+    if not parts:
+        return "Saved to W&B, which runs it."
+    return (
+        f"W&B cannot run {' and '.join(parts)}: this package's engine runs it. Save it to the "
+        "embedded server that `wandb-auto-widget watch ENTITY/PROJECT` starts, which follows "
+        "this W&B project (docs/watch.md)."
+    )
 
 
 def explanation(built: NewAutomation | None) -> str:

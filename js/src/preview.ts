@@ -109,12 +109,28 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   let clickedAt = 0;
   let startedAt = 0;
   let pendingRender = 0;
+  // While a preview runs, updates that bring only counts list runs without their arrays;
+  // their drawings are those of the buffer already here (a run is drawn once, when evaluated).
+  const drawn = new Map<string, RunView>();
+  let currentRuns: RunView[] = [];
+
+  function withDrawings(runs: RunView[]): RunView[] {
+    return runs.map((run) => {
+      if (run.evaluated) {
+        drawn.set(run.id, run);
+        return run;
+      }
+      const known = drawn.get(run.id);
+      return known ? { ...known, ...run } : run;
+    });
+  }
   let running: AbortController | null = null;
 
   button.addEventListener("click", () => {
     clickedAt = startedAt = performance.now();
     delete root.dataset["previewRenderMs"];
     delete root.dataset["previewDoneMs"];
+    drawn.clear();
     running = new AbortController();
     call(store.model, "_preview", { max_runs: 1000 }, { signal: running.signal }).catch((err: unknown) => {
       if (!(err instanceof CallError && err.reason === "cancelled")) message.textContent = `Preview failed: ${String(err)}`;
@@ -148,7 +164,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   // --- the chart of one run (or the firing runs overlaid) -----------------------------------
   function drawChart(): void {
     const v = view();
-    const runs = v.runs ?? [];
+    const runs = currentRuns;
     chart?.destroy();
     chart = null;
     for (const card of overview.querySelectorAll<HTMLElement>(".wab-card")) {
@@ -224,7 +240,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
   // --- the overview: one small chart per run -------------------------------------------
   function drawOverview(): void {
     const v = view();
-    const runs = overviewOrder(v.runs ?? []);
+    const runs = overviewOrder(currentRuns);
     const c = colours(root);
     overview.replaceChildren(
       ...runs.map((run) => {
@@ -444,7 +460,7 @@ export function createPreview(store: Store, root: HTMLElement, edit: Edit): { el
     show(advice, (v.advice ?? []).length > 0);
     const raw = store.get("preview_buffer");
     buffer = raw ? aligned(raw) : null;
-    const runs = v.runs ?? [];
+    const runs = (currentRuns = withDrawings(v.runs ?? []));
     const previous = runPicker.value;
     setOptions(runPicker, [
       { value: "", label: `all runs (the ${Math.min(10, runs.length)} that fire most, overlaid)` },

@@ -117,13 +117,15 @@ def metric_preview(
         if progress.first_result_s is None and backtest:
             progress.first_result_s = time.perf_counter() - progress.started
         if on_update is not None and backtest:
-            # The buffer is sent again only when the runs drawn have doubled, so the bytes
-            # sent stay within twice the final buffer; counts and fires go in between, at
-            # most every UPDATE_EVERY_S.
+            # The buffer is sent again only when the runs drawn have doubled, so the buffers
+            # sent add up to a few times the final one. Updates in between, at most every
+            # UPDATE_EVERY_S, bring counts and fires; their runs carry no array references
+            # (the view keeps those of the buffer it has).
             resend = len(backtest) >= 2 * sent_runs
             if resend or time.perf_counter() - updated_at >= UPDATE_EVERY_S:
-                sent_runs = len(backtest) if resend else sent_runs
-                view, buffer = _view(backtest, drawings[:sent_runs], fires, progress, metric)
+                if resend:
+                    sent_runs = len(backtest)
+                view, buffer = _view(backtest, drawings if resend else [], fires, progress, metric)
                 on_update(view, buffer if resend else None)
                 updated_at = time.perf_counter()
     if not backtest and stop.is_set():
@@ -211,8 +213,9 @@ def _view(
     *,
     final: bool = False,
 ) -> tuple[dict[str, Any], bytes]:
-    """The view of what was evaluated so far; ``drawings`` are the runs the buffer holds
-    (the others are listed with their counts, and drawn when the buffer is next sent)."""
+    """The view of what was evaluated so far; ``drawings`` are the runs the buffer holds (the
+    others are listed with their counts only: the view draws them from the buffer it already
+    has, or when the next buffer comes)."""
     rule = backtest.rule
     label = evaluated_label(rule)
     start = time.perf_counter()

@@ -216,7 +216,7 @@ def main() -> None:
         jupyter = Jupyter("lab", tmp, server)
         from playwright.sync_api import expect, sync_playwright
 
-        renders = []
+        renders, finishes = [], []
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -224,18 +224,19 @@ def main() -> None:
                 )
                 page = browser.new_page(viewport={"width": 1100, "height": 1600})
                 run_notebook(page, f"{jupyter.url}/lab/tree/bench.ipynb")
-                expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+                builder_root = page.get_by_test_id("builder")
+                expect(builder_root).to_be_visible(timeout=60_000)
                 for _ in range(3):
                     page.get_by_test_id("preview").click()
-                    expect(page.get_by_test_id("builder")).to_have_attribute(
-                        "data-preview-render-ms", re.compile(r"\d+"), timeout=120_000
-                    )
-                    renders.append(
-                        int(
-                            page.get_by_test_id("builder").get_attribute("data-preview-render-ms")
-                            or 0
+                    # The first chart drawn (the first batch), then the finished preview.
+                    for attribute, into in (
+                        ("data-preview-render-ms", renders),
+                        ("data-preview-done-ms", finishes),
+                    ):
+                        expect(builder_root).to_have_attribute(
+                            attribute, re.compile(r"\d+"), timeout=120_000
                         )
-                    )
+                        into.append(int(builder_root.get_attribute(attribute) or 0))
                 browser.close()
         finally:
             jupyter.stop()
@@ -244,9 +245,9 @@ def main() -> None:
     print(f"{args.runs} runs x {args.steps:,} steps = {points:,} points of val/loss")
     t = result.timings
     print(
-        f"preview in Python (baseline, best of 3): {python_s:.2f} s "
-        f"(fetch {t['fetch_s']:.2f} s, evaluate {t['evaluate_s']:.3f} s, "
-        f"package {t['package_s']:.3f} s)"
+        f"preview in Python (baseline, best of 3): {python_s:.2f} s (summed over batches, "
+        f"which overlap: fetch {t['fetch_s']:.2f} s, evaluate {t['evaluate_s']:.3f} s; "
+        f"first result at {t['first_result_s']:.2f} s)"
     )
     print(
         f"payload to the browser: {len(result.buffer) / 1e6:.2f} MB binary "
@@ -254,7 +255,8 @@ def main() -> None:
     )
     print(
         f"click to drawn chart in JupyterLab/Chromium: {click_s:.2f} s (best of 3: {renders} ms; "
-        f"target <= 2 s), {click_s / python_s:.2f}x the Python-only preview"
+        f"target <= 2 s), {click_s / python_s:.2f}x the Python-only preview; finished "
+        f"{min(finishes) / 1000:.2f} s (best of 3: {finishes} ms)"
     )
 
 

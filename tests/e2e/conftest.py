@@ -14,11 +14,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from wandb_auto_widget import LocalServer
 
@@ -153,3 +154,21 @@ def run_notebook(page: Page, url: str) -> None:
         timeout=90_000,
     )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+@contextmanager
+def builder_in_lab(
+    browser: Browser, server: LocalServer, root: Path, name: str, code: str, height: int = 1800
+) -> Iterator[Page]:
+    """A notebook ``name`` whose one cell is ``code`` (ending with a builder), run in
+    JupyterLab on ``server``; yields the page once the builder is shown, and closes both."""
+    write_notebook(root / name, [code])
+    jupyter = Jupyter("lab", root, server)
+    page = browser.new_page(viewport={"width": 1100, "height": height})
+    try:
+        run_notebook(page, f"{jupyter.url}/lab/tree/{name}")
+        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+        yield page
+    finally:
+        page.close()
+        jupyter.stop()

@@ -14,7 +14,7 @@ from wandb_auto_widget import LocalServer
 from wandb_auto_widget.automations import RunEvent
 from wandb_auto_widget.preview import evaluate
 
-from .conftest import Jupyter, run_notebook, write_notebook
+from .conftest import Jupyter, builder_in_lab, run_notebook, write_notebook
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -132,28 +132,21 @@ def test_preview_shows_batches_as_they_land_and_cancel_keeps_them(
 ) -> None:
     # One run a batch, each fetch taking 0.4 s as over a slow network: the batches land one
     # by one, slowly enough to watch them and to press Cancel in the middle.
-    write_notebook(
-        tmp_path / "progressive.ipynb",
-        [
-            "import time\n"
-            "from wandb_auto_widget import AutomationBuilder\n"
-            "from wandb_auto_widget.widget import metric_preview\n"
-            "metric_preview.BATCH_RUNS, metric_preview.PREFETCH = 1, 1\n"
-            "builder = AutomationBuilder(project='e2e-preview')\n"
-            "fetch = builder._api.histories\n"
-            "def slow_fetch(*args, **kwargs):\n"
-            "    time.sleep(0.4)\n"
-            "    return fetch(*args, **kwargs)\n"
-            "builder._api.histories = slow_fetch\n"
-            "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9}\n"
-            "builder",
-        ],
+    code = (
+        "import time\n"
+        "from wandb_auto_widget import AutomationBuilder\n"
+        "from wandb_auto_widget.widget import metric_preview\n"
+        "metric_preview.BATCH_RUNS, metric_preview.PREFETCH = 1, 1\n"
+        "builder = AutomationBuilder(project='e2e-preview')\n"
+        "fetch = builder._api.histories\n"
+        "def slow_fetch(*args, **kwargs):\n"
+        "    time.sleep(0.4)\n"
+        "    return fetch(*args, **kwargs)\n"
+        "builder._api.histories = slow_fetch\n"
+        "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9}\n"
+        "builder"
     )
-    jupyter = Jupyter("lab", tmp_path, server)
-    page = browser.new_page(viewport={"width": 1100, "height": 1800})
-    try:
-        run_notebook(page, f"{jupyter.url}/lab/tree/progressive.ipynb")
-        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+    with builder_in_lab(browser, server, tmp_path, "progressive.ipynb", code) as page:
         page.get_by_test_id("preview").click()
         message = page.get_by_test_id("preview-message")
         summary = page.get_by_test_id("preview-summary")
@@ -180,6 +173,3 @@ def test_preview_shows_batches_as_they_land_and_cancel_keeps_them(
             server.api.histories(sweep_project, ["val/loss"]),
         )
         expect(summary).to_contain_text(f"in {len(expected.runs_fired)} of 8 runs", timeout=10_000)
-    finally:
-        page.close()
-        jupyter.stop()

@@ -14,7 +14,7 @@ from wandb_auto_widget import LocalServer
 from wandb_auto_widget.automations import RunEvent
 from wandb_auto_widget.preview import evaluate
 
-from .conftest import Jupyter, builder_in_lab, run_notebook, write_notebook
+from .conftest import builder_in_lab
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -44,20 +44,13 @@ def sweep_project(server: LocalServer) -> list[str]:
 def test_preview_shows_what_evaluate_computes(
     browser: Browser, server: LocalServer, sweep_project: list[str], tmp_path: Path
 ) -> None:
-    write_notebook(
-        tmp_path / "preview.ipynb",
-        [
-            "from wandb_auto_widget import AutomationBuilder\n"
-            "builder = AutomationBuilder(project='e2e-preview')\n"
-            "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9, "
-            "'name': 'diverging'}\nbuilder",
-        ],
+    code = (
+        "from wandb_auto_widget import AutomationBuilder\n"
+        "builder = AutomationBuilder(project='e2e-preview')\n"
+        "builder.spec = {**builder.spec, 'metric': 'val/loss', 'window': 5, 'threshold': 0.9, "
+        "'name': 'diverging'}\nbuilder"
     )
-    jupyter = Jupyter("lab", tmp_path, server)
-    page = browser.new_page(viewport={"width": 1100, "height": 1800})
-    try:
-        run_notebook(page, f"{jupyter.url}/lab/tree/preview.ipynb")
-        expect(page.get_by_test_id("builder")).to_be_visible(timeout=60_000)
+    with builder_in_lab(browser, server, tmp_path, "preview.ipynb", code) as page:
         page.get_by_test_id("preview").click()
         summary = page.get_by_test_id("preview-summary")
         expect(page.get_by_test_id("builder")).to_have_attribute(
@@ -122,9 +115,6 @@ def test_preview_shows_what_evaluate_computes(
         shot = DOCS / "preview.png" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path / "p.png"
         page.get_by_test_id("section-preview").screenshot(path=str(shot))
         assert shot.stat().st_size > 10_000
-    finally:
-        page.close()
-        jupyter.stop()
 
 
 def test_preview_shows_batches_as_they_land_and_cancel_keeps_them(

@@ -81,9 +81,9 @@ def reduce_run(
         points=int(result.steps.size),
         fire_count=int(fires.size),
         condition_count=int(np.count_nonzero(result.condition)),
-        fire_steps=result.steps[kept].copy(),
-        fire_timestamps=result.timestamps[kept].copy(),
-        fire_values=result.series[kept].copy(),
+        fire_steps=result.steps[kept],  # fancy indexing copies: the run's arrays can go
+        fire_timestamps=result.timestamps[kept],
+        fire_values=result.series[kept],
         sweep_fires=sweep_counts(rule, policy, grid, result),
         value_range=(float(finite.min()), float(finite.max())) if finite.size else None,
         fires_early=bool(fires.size and fires[0] < early_until),

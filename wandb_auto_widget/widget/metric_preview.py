@@ -79,44 +79,44 @@ def metric_preview(
     resolved = resolve_policy(policy)
     backtest = Backtest(rule_from(event), resolved)
     progress = _Progress()
-    drawings: list[tuple[dict[str, Any], bytes]] = []
     fires: list[dict[str, Any]] = []
     sent_runs = 0  # runs in the last buffer sent
     updated_at = 0.0
     stop = cancel or threading.Event()
-
-    listed = _listed_ahead(selected, progress, stop)
-    for batch, columns, fetch_s in _fetched(api, _batches(listed), metric, stop):
-        progress.fetch_s += fetch_s
-        start = time.perf_counter()
-        history = {path: cols for path, cols in columns.items() if cols[metric].size}
-        progress.skipped += len(batch) - len(history)
-        evaluation = evaluate(event, history, policy=resolved)
-        if not backtest.grid and evaluation:
-            longest = max((run.history_line_count or 0) for run in batch)
-            backtest.grid = sweep_grid(backtest.rule, list(evaluation.values()), longest)
-        names = {run.path: run.display_name or run.name for run in batch}
-        reduced = []
-        for run_id, result in evaluation.items():
-            detailed = len(backtest) < DETAILED_RUNS
-            run = reduce_run(
-                result,
-                names[run_id],
-                backtest.rule,
-                resolved,
-                backtest.grid,
-                width if detailed else SPARKLINE_WIDTH,
-            )
-            backtest.runs[run_id] = run
-            drawings.append((run.drawing, run.chunk))
-            reduced.append(run)
-        del evaluation, history, columns  # the batch's full arrays go here
-        fires = fire_rows(reduced, FIRES_SHOWN, fires)
-        progress.evaluated += len(batch)
-        progress.evaluate_s += time.perf_counter() - start
-        if progress.first_result_s is None and backtest:
-            progress.first_result_s = time.perf_counter() - progress.started
-        if on_update is not None and backtest:
+    finished = threading.Event()  # stops the listing thread however this ends
+    try:
+        listed = _listed_ahead(selected, progress, stop, finished)
+        for batch, columns, fetch_s in _fetched(api, _batches(listed), metric, stop):
+            progress.fetch_s += fetch_s
+            start = time.perf_counter()
+            history = {path: cols for path, cols in columns.items() if cols[metric].size}
+            progress.skipped += len(batch) - len(history)
+            evaluation = evaluate(event, history, policy=resolved)
+            if not backtest.grid and evaluation:
+                longest = max((run.history_line_count or 0) for run in batch)
+                backtest.grid = sweep_grid(backtest.rule, list(evaluation.values()), longest)
+            names = {run.path: run.display_name or run.name for run in batch}
+            reduced = []
+            for run_id, result in evaluation.items():
+                detailed = len(backtest) < DETAILED_RUNS
+                run = reduce_run(
+                    result,
+                    names[run_id],
+                    backtest.rule,
+                    resolved,
+                    backtest.grid,
+                    width if detailed else SPARKLINE_WIDTH,
+                )
+                backtest.runs[run_id] = run
+                reduced.append(run)
+            del evaluation, history, columns  # the batch's full arrays go here
+            fires = fire_rows(reduced, FIRES_SHOWN, fires)
+            progress.evaluated += len(batch)
+            progress.evaluate_s += time.perf_counter() - start
+            if progress.first_result_s is None and backtest:
+                progress.first_result_s = time.perf_counter() - progress.started
+            if on_update is None or not backtest:
+                continue
             # The buffer is sent again only when the runs drawn have doubled, so the buffers
             # sent add up to a few times the final one. Updates in between, at most every
             # UPDATE_EVERY_S, bring counts and fires; their runs carry no array references
@@ -125,19 +125,23 @@ def metric_preview(
             if resend or time.perf_counter() - updated_at >= UPDATE_EVERY_S:
                 if resend:
                     sent_runs = len(backtest)
-                view, buffer = _view(backtest, drawings if resend else [], fires, progress, metric)
+                view, buffer = _view(backtest, fires, progress, metric, drawn=resend)
                 on_update(view, buffer if resend else None)
                 updated_at = time.perf_counter()
+    finally:
+        finished.set()
     if not backtest and stop.is_set():
         raise PreviewCancelled()
-    view, buffer = _view(backtest, drawings, fires, progress, metric, final=True)
+    view, buffer = _view(backtest, fires, progress, metric, drawn=True, final=True)
     view["cancelled"] = stop.is_set()
     if stop.is_set():
         view["summary"] = f"Cancelled after {len(backtest):,} runs: {view['summary']}"
     return backtest, view, buffer
 
 
-def _listed_ahead(runs: Iterable[Run], progress: _Progress, stop: threading.Event) -> Iterator[Run]:
+def _listed_ahead(
+    runs: Iterable[Run], progress: _Progress, stop: threading.Event, finished: threading.Event
+) -> Iterator[Run]:
     """``runs``, listed in a thread of their own: listing goes on (a page of runs a request)
     while batches are fetched, so the number of runs in scope is known early."""
     found: queue.Queue[Run | BaseException | None] = queue.Queue()
@@ -145,7 +149,7 @@ def _listed_ahead(runs: Iterable[Run], progress: _Progress, stop: threading.Even
     def list_runs() -> None:
         try:
             for run in runs:
-                if stop.is_set():
+                if stop.is_set() or finished.is_set():
                     break
                 progress.listed += 1
                 found.put(run)
@@ -206,24 +210,24 @@ def _fetched(
 
 def _view(
     backtest: Backtest,
-    drawings: list[tuple[dict[str, Any], bytes]],
     fires: list[dict[str, Any]],
     progress: _Progress,
     metric: str,
     *,
+    drawn: bool,
     final: bool = False,
 ) -> tuple[dict[str, Any], bytes]:
-    """The view of what was evaluated so far; ``drawings`` are the runs the buffer holds (the
-    others are listed with their counts only: the view draws them from the buffer it already
-    has, or when the next buffer comes)."""
+    """The view of what was evaluated so far, and with ``drawn`` the buffer of every run's
+    drawing; without it, runs are listed with their counts only (the widget keeps the
+    drawings of the buffer it has) and the buffer is empty."""
     rule = backtest.rule
     label = evaluated_label(rule)
     start = time.perf_counter()
-    runs, buffer = assemble(drawings)
-    runs += [
-        {k: v for k, v in r.drawing.items() if k in _COUNTS}
-        for r in list(backtest.values())[len(drawings) :]
-    ]
+    if drawn:
+        runs, buffer = assemble([(r.drawing, r.chunk) for r in backtest.values()])
+    else:
+        runs = [{k: v for k, v in r.drawing.items() if k in _COUNTS} for r in backtest.values()]
+        buffer = b""
     curve = backtest.sweep()
     summary = backtest.summary()
     if not final:

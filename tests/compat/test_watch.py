@@ -29,6 +29,7 @@ from wandb_auto_widget.automations import (
 from wandb_auto_widget.demo.receiver import Receiver
 from wandb_auto_widget.preview import evaluate
 from wandb_auto_widget.server.watcher import Watcher
+from wandb_auto_widget.widget import AutomationBuilder
 
 from .test_wandb_sdk import run_script
 
@@ -233,3 +234,38 @@ def test_a_wandb_script_is_stopped_through_the_watcher_which_survives_kill_9(
     finally:
         watcher.terminate()
         watcher.wait(timeout=30)
+
+
+def test_a_watcher_starts_from_the_builder(standin: LocalServer, tmp_path: Path) -> None:
+    remote = Api(base_url=standin.base_url, api_key=standin.api_key)
+    builder = AutomationBuilder(api=remote, entity="research", project="bert")
+    watcher = builder.watch(interval=0.2, db=tmp_path / "watch.db")
+    try:
+        assert (
+            watcher.projects == ["research/bert"] and watcher.local.db_path == tmp_path / "watch.db"
+        )
+        # The watcher's server takes the extension rules W&B refuses, scoped by project name.
+        local = watcher.local.api
+        (project,) = local.projects("research")  # there at once: rules can be saved
+        local.create_automation(
+            OnRunMetric(scope=project, filter=RunEvent.metric("loss").plateau(patience=2))
+            >> StopRun(),
+            name="stop-on-plateau",
+        )
+        run = standin.api.init_run("research/bert", run_id="w1", name="watched")
+        run.log([{"loss": v} for v in (1.0, 0.5, 0.5, 0.5, 0.5)])
+        # Followed in the background: mirrored, the rule fired, and W&B was asked to stop.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not local.automation_history("research"):
+            time.sleep(0.2)
+        fired = local.automation_history("research")
+        assert [(e.automation_name, e.event["step"]) for e in fired] == [("stop-on-plateau", 4)]
+        while time.monotonic() < deadline and not run.log({"loss": 0.5}):
+            time.sleep(0.2)  # the stop is sent by the poll after the firing
+        assert run.log({"loss": 0.5}) is True  # W&B (the stand-in) tells the SDK to stop
+        # A builder on an embedded server needs no watcher: it runs the rules itself.
+        with pytest.raises(ValueError, match="runs the extension rules itself"):
+            AutomationBuilder(api=local, entity="research", project="bert").watch()
+    finally:
+        watcher.stop()
+        watcher.local.stop()

@@ -89,7 +89,13 @@ class Watcher:
             wait = max(self.interval, 60.0 * used / max(self.budget, 1))
             self._stop.wait(max(0.0, wait - (time.monotonic() - started)))
 
+    def start(self) -> Watcher:
+        """:meth:`run` in a daemon thread (a notebook's kernel stays free); returns self."""
+        threading.Thread(target=self.run, name="wandb-auto-widget-watch", daemon=True).start()
+        return self
+
     def stop(self) -> None:
+        """End :meth:`run` after the poll under way."""
         self._stop.set()
 
     def poll(self) -> list[PollStats]:

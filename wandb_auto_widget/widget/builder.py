@@ -6,7 +6,7 @@ import logging
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
@@ -21,6 +21,9 @@ from .connection import connect
 from .preview import PreviewError, run_preview
 from .server_errors import field_of
 from .variables import template_variables
+
+if TYPE_CHECKING:
+    from ..server.watcher import Watcher
 
 log = logging.getLogger("wandb_auto_widget.widget")
 STATIC = Path(__file__).parent.parent / "static"
@@ -248,6 +251,43 @@ class AutomationBuilder(anywidget.AnyWidget):
             self.preview_buffer = result.buffer
             self.preview_view = result.view
         return result.backtest
+
+    def watch(
+        self,
+        *,
+        interval: float = 30.0,
+        budget: int = 120,
+        db: str | Path | None = None,
+    ) -> Watcher:
+        """Follow this builder's W&B project with a watcher, in this kernel, so that the
+        extension rules (plateau, non-finite, stalled runs, StopRun, digests) run on its runs.
+
+        Starts an embedded server on ``db`` (by default ``watch.db`` beside the default
+        database) and a :class:`~wandb_auto_widget.server.watcher.Watcher` polling the
+        project every ``interval`` seconds within ``budget`` requests a minute. Save the
+        extension rules to the watcher's server, e.g. with
+        ``AutomationBuilder(api=watcher.local.api, entity=..., project=...)``; ``watcher.stop()``
+        ends it (docs/watch.md).
+        """
+        from ..server import LocalServer, default_db_path
+        from ..server.watcher import Watcher
+
+        if EXTENSION_FEATURE in self._api.features():
+            raise ValueError(
+                "This builder is connected to an embedded server, which runs the extension "
+                "rules itself: a watcher is for projects that log to W&B."
+            )
+        project = (
+            self.spec.get("scope_name") if self.spec.get("scope_typename") == "Project" else None
+        )
+        if not project:
+            raise ValueError("Choose the project to watch first (its scope in the form).")
+        path = f"{self._entity_name()}/{project}"
+        local = LocalServer(db=db or default_db_path().with_name("watch.db")).start()
+        # The project exists there at once, so rules can be saved before the first poll.
+        local.api.create_project(project, entity=self._entity_name())
+        watcher = Watcher(self._api, local, [path], interval=interval, budget=budget)
+        return watcher.start()
 
     def automation_for_preview(self) -> NewAutomation:
         """The form's automation for previewing: only the event matters to a backtest, so

@@ -629,8 +629,8 @@ def where_it_runs(built: NewAutomation | None, extensions: bool) -> str:
         return "Saved to W&B, which runs it."
     return (
         f"W&B cannot run {' and '.join(parts)}: this package's engine runs it. Save it to the "
-        "embedded server that `wandb-auto-widget watch ENTITY/PROJECT` starts, which follows "
-        "this W&B project (docs/watch.md)."
+        "embedded server of a watcher that follows this W&B project: `builder.watch()`, or "
+        "`wandb-auto-widget watch ENTITY/PROJECT` (docs/watch.md)."
     )
 
 

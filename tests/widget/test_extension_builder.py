@@ -94,7 +94,8 @@ def test_extensions_are_marked_for_a_server_without_them(server: LocalServer, pr
     # The builder says where each rule will run: W&B's own kinds on W&B, the others on a
     # watcher's server.
     widget.spec = {**widget.spec, "name": "x", "metric": "loss", "threshold": 1}
-    assert widget.options["where"] == "Saved to W&B, which runs it."
+    widget.spec = {**widget.spec, "action_type": "NO_OP"}
+    assert widget.options["where"] == "Saved to W&B, which runs it.", widget.errors
     widget.spec = {**widget.spec, "event_type": "RUN_METRIC_PLATEAU", "action_type": "STOP_RUN"}
     where = widget.options["where"]
     assert where.startswith("W&B cannot run the RUN_METRIC_PLATEAU event and the STOP_RUN action")

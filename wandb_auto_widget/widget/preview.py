@@ -153,7 +153,7 @@ def run_preview(
     except PreviewCancelled:
         raise PreviewError("Preview cancelled.") from None
     except ApiError as exc:
-        raise PreviewError(f"Could not fetch the runs' history: {exc}") from exc
+        raise PreviewError(f"Could not load the runs or their history: {exc}") from exc
     if not backtest:
         metric = event.filter.condition.name
         if view["skipped_runs"]:

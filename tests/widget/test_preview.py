@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -260,3 +261,22 @@ def test_every_step_policy_warns_of_spam(server: LocalServer, runs: list[str]) -
     capped = evaluate(RunEvent.metric("loss").mean(5) > 0.1, server.api.histories(runs, ["loss"]))
     assert every is not None and every.fire_count > 5 * capped.fire_count
     assert spam and f"would send {capped.fire_count}." in spam[0]["text"], spam
+
+
+def test_a_first_batch_with_nothing_finite_leaves_the_sweep_empty_not_broken(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metric_preview, "BATCH_RUNS", 1)
+    api = server.api
+    api.create_project("nan-first")
+    good = api.init_run("local/nan-first", run_id="good", name="good")
+    good.log([{"_step": s, "_timestamp": 1.7e9 + s, "m": float(s)} for s in range(50)])
+    # Listed first (newest first): a run whose values are all NaN, so nothing to sweep over.
+    bad = api.init_run("local/nan-first", run_id="bad", name="bad")
+    bad.log([{"_step": s, "_timestamp": 1.7e9 + s, "m": math.nan} for s in range(50)])
+    widget = AutomationBuilder(api=api, project="nan-first")
+    widget.spec = {**widget.spec, "metric": "m", "window": 5, "threshold": 10}
+    result = widget.preview()
+    assert result is not None and widget.preview_view["state"] == "done"
+    assert result["local/nan-first/good"].fire_count == 1
+    assert widget.preview_view["sweep"] == []

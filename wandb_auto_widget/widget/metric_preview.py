@@ -92,7 +92,7 @@ def metric_preview(
             history = {path: cols for path, cols in columns.items() if cols[metric].size}
             progress.skipped += len(batch) - len(history)
             evaluation = evaluate(event, history, policy=resolved)
-            if not backtest.grid and evaluation:
+            if not backtest and evaluation:  # the sweep's points, once, from the first runs
                 longest = max((run.history_line_count or 0) for run in batch)
                 backtest.grid = sweep_grid(backtest.rule, list(evaluation.values()), longest)
             names = {run.path: run.display_name or run.name for run in batch}
